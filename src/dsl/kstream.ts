@@ -1,0 +1,180 @@
+import { TopologyError } from '../errors/index.js';
+import type { ProcessorSupplier } from '../processor/types.js';
+import type { Serde } from '../serde/serde.js';
+import type { StreamPartitioner, TopicNameExtractor } from '../topology/nodes.js';
+import { BranchedKStream } from './branched-kstream.js';
+import type { BuilderContext } from './internals/builder-context.js';
+import {
+  FilterProcessor,
+  FlatMapProcessor,
+  FlatMapValuesProcessor,
+  MapProcessor,
+  MapValuesProcessor,
+  PassThroughProcessor,
+  PeekProcessor,
+  SelectKeyProcessor,
+} from './internals/stateless-processors.js';
+
+/** Names an operation; the name appears in describe() and must be unique in the topology. */
+export interface Named {
+  name?: string;
+}
+
+export interface Produced<K, V> extends Named {
+  key?: Serde<K>;
+  value?: Serde<V>;
+  /** Chooses the output partition; default: Kafka's murmur2 of the key bytes, round robin for null keys. */
+  partitioner?: StreamPartitioner<K, V>;
+}
+
+export interface Repartitioned<K, V> extends Named {
+  key?: Serde<K>;
+  value?: Serde<V>;
+  /** Partitions of the repartition topic; default: the largest input partition count. */
+  partitions?: number;
+}
+
+export interface ProcessOptions extends Named {
+  /** State stores the processor uses. */
+  stores?: string[];
+}
+
+/**
+ * A record stream: an unbounded sequence of key-value records. Operations return new streams;
+ * nothing runs until the application starts.
+ *
+ * @example
+ * b.stream('orders', { key: serdes.string(), value: serdes.json<Order>() })
+ *   .filter((_, o) => o.amount > 0)
+ *   .mapValues((o) => ({ ...o, amountCents: Math.round(o.amount * 100) }))
+ *   .to('orders-clean', { value: serdes.json() });
+ */
+export class KStream<K, V> {
+  /** @internal */
+  constructor(
+    /** @internal */ readonly ctx: BuilderContext,
+    /** @internal */ readonly nodeName: string,
+    /** @internal */ readonly keySerde: Serde<K> | undefined,
+    /** @internal */ readonly valueSerde: Serde<V> | undefined,
+    /** @internal True once the key may have changed: a stateful step must repartition first. */
+    readonly repartitionRequired: boolean = false,
+  ) {}
+
+  /** Keeps the records for which the predicate holds. */
+  filter(predicate: (key: K, value: V) => boolean, named?: Named): KStream<K, V> {
+    return this.chain('KSTREAM-FILTER', named, () => new FilterProcessor(predicate, true), this.keySerde, this.valueSerde, this.repartitionRequired);
+  }
+
+  /** Drops the records for which the predicate holds. */
+  filterNot(predicate: (key: K, value: V) => boolean, named?: Named): KStream<K, V> {
+    return this.chain('KSTREAM-FILTER', named, () => new FilterProcessor(predicate, false), this.keySerde, this.valueSerde, this.repartitionRequired);
+  }
+
+  /** Replaces key and value: `map((k, v) => [newKey, newValue])`. Marks the stream for repartitioning. */
+  map<KR, VR>(mapper: (key: K, value: V) => readonly [KR, VR], named?: Named): KStream<KR, VR> {
+    return this.chain('KSTREAM-MAP', named, () => new MapProcessor(mapper), undefined, undefined, true);
+  }
+
+  /** Replaces the value, keeping the key: `mapValues((value, key) => newValue)`. */
+  mapValues<VR>(mapper: (value: V, key: K) => VR, named?: Named): KStream<K, VR> {
+    return this.chain('KSTREAM-MAPVALUES', named, () => new MapValuesProcessor(mapper), this.keySerde, undefined, this.repartitionRequired);
+  }
+
+  /** Turns each record into zero or more records: `flatMap((k, v) => [[k1, v1], [k2, v2]])`. */
+  flatMap<KR, VR>(mapper: (key: K, value: V) => Iterable<readonly [KR, VR]>, named?: Named): KStream<KR, VR> {
+    return this.chain('KSTREAM-FLATMAP', named, () => new FlatMapProcessor(mapper), undefined, undefined, true);
+  }
+
+  /** Turns each value into zero or more values under the same key. */
+  flatMapValues<VR>(mapper: (value: V, key: K) => Iterable<VR>, named?: Named): KStream<K, VR> {
+    return this.chain('KSTREAM-FLATMAPVALUES', named, () => new FlatMapValuesProcessor(mapper), this.keySerde, undefined, this.repartitionRequired);
+  }
+
+  /** Sets a new key computed from the record. Marks the stream for repartitioning. */
+  selectKey<KR>(selector: (key: K, value: V) => KR, named?: Named): KStream<KR, V> {
+    return this.chain('KSTREAM-KEY-SELECT', named, () => new SelectKeyProcessor(selector), undefined, this.valueSerde, true);
+  }
+
+  /** Runs an action on each record and passes it on unchanged. */
+  peek(action: (key: K, value: V) => void, named?: Named): KStream<K, V> {
+    return this.chain('KSTREAM-PEEK', named, () => new PeekProcessor(action, true), this.keySerde, this.valueSerde, this.repartitionRequired);
+  }
+
+  /** Runs an action on each record; ends the stream. */
+  foreach(action: (key: K, value: V) => void, named?: Named): void {
+    this.chain('KSTREAM-FOREACH', named, () => new PeekProcessor(action, false), undefined, undefined, false);
+  }
+
+  /**
+   * Splits the stream by predicates: each record goes to the first branch that matches.
+   * @example
+   * const branches = s.split({ name: 'size-' })
+   *   .branch((_, o) => o.amount >= 100, 'large')
+   *   .defaultBranch('small');
+   * branches['size-large'].to('large-orders');
+   */
+  split(named?: Named): BranchedKStream<K, V> {
+    return new BranchedKStream<K, V>(this.ctx, this.nodeName, named?.name ?? '', (node) => new KStream<K, V>(this.ctx, node, this.keySerde, this.valueSerde, this.repartitionRequired));
+  }
+
+  /** Interleaves this stream with another (in arrival order per task). */
+  merge(other: KStream<K, V>, named?: Named): KStream<K, V> {
+    if (other.ctx !== this.ctx) throw new TopologyError('merge: both streams must come from the same builder');
+    const name = this.ctx.nodeName('KSTREAM-MERGE', named?.name);
+    this.ctx.topology.addProcessor({ name, parents: [this.nodeName, other.nodeName], supplier: () => new PassThroughProcessor(), stores: [] });
+    const keySerde = this.keySerde === other.keySerde ? this.keySerde : undefined;
+    const valueSerde = this.valueSerde === other.valueSerde ? this.valueSerde : undefined;
+    return new KStream(this.ctx, name, keySerde, valueSerde, this.repartitionRequired || other.repartitionRequired);
+  }
+
+  /** Hands each record to your own Processor (Processor API); the stream continues with what it forwards. */
+  process<KR = K, VR = V>(supplier: ProcessorSupplier<K, V, KR, VR>, options?: ProcessOptions): KStream<KR, VR> {
+    if (typeof supplier !== 'function') throw new TopologyError('process() takes a function that returns a new processor: process(() => new MyProcessor())');
+    const name = this.ctx.nodeName('KSTREAM-PROCESSOR', options?.name);
+    this.ctx.topology.addProcessor({ name, parents: [this.nodeName], supplier: supplier as ProcessorSupplier<any, any, any, any>, stores: options?.stores ?? [] });
+    return new KStream<KR, VR>(this.ctx, name, undefined, undefined, true);
+  }
+
+  /**
+   * Writes the stream to a topic, or to a topic chosen per record. Serdes default to the
+   * stream's known serdes, then the app's default serdes.
+   */
+  to(topic: string | TopicNameExtractor<K, V>, produced?: Produced<K, V>): void {
+    const name = this.ctx.nodeName('KSTREAM-SINK', produced?.name);
+    const where = typeof topic === 'string' ? `to('${topic}')` : `to(<topic extractor>) at '${name}'`;
+    const keySerde = this.ctx.requireSerde('key', produced?.key, this.keySerde, where);
+    const valueSerde = this.ctx.requireSerde('value', produced?.value, this.valueSerde, where);
+    if (typeof topic !== 'string' && typeof topic !== 'function') throw new TopologyError(`to(): the topic must be a name or a function, got ${typeof topic}`);
+    this.ctx.topology.addSink({ name, parents: [this.nodeName], topic, keySerde, valueSerde, partitioner: produced?.partitioner as StreamPartitioner | undefined });
+  }
+
+  /**
+   * Sends the stream through an internal topic `<applicationId>-<name>-repartition`, so that
+   * records are partitioned by their current key. Starts a new sub-topology.
+   */
+  repartition(options?: Repartitioned<K, V>): KStream<K, V> {
+    const base = this.ctx.nodeName('KSTREAM-REPARTITION', options?.name);
+    const topic = `${this.ctx.applicationId}-${base}-repartition`;
+    const where = `repartition('${base}')`;
+    const keySerde = this.ctx.requireSerde('key', options?.key, this.keySerde, where);
+    const valueSerde = this.ctx.requireSerde('value', options?.value, this.valueSerde, where);
+    this.ctx.topology.addInternalTopic({ name: topic, kind: 'repartition', partitions: options?.partitions });
+    this.ctx.topology.addSink({ name: `${base}-sink`, parents: [this.nodeName], topic, keySerde, valueSerde });
+    const sourceName = `${base}-source`;
+    this.ctx.topology.addSource({ name: sourceName, topics: [topic], keySerde, valueSerde });
+    return new KStream<K, V>(this.ctx, sourceName, keySerde, valueSerde, false);
+  }
+
+  private chain<KR, VR>(
+    prefix: string,
+    named: Named | undefined,
+    supplier: ProcessorSupplier<any, any, any, any>,
+    keySerde: Serde<KR> | undefined,
+    valueSerde: Serde<VR> | undefined,
+    repartitionRequired: boolean,
+  ): KStream<KR, VR> {
+    const name = this.ctx.nodeName(prefix, named?.name);
+    this.ctx.topology.addProcessor({ name, parents: [this.nodeName], supplier, stores: [] });
+    return new KStream<KR, VR>(this.ctx, name, keySerde, valueSerde, repartitionRequired);
+  }
+}

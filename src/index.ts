@@ -1,0 +1,41 @@
+/**
+ * Tributary's public API. Everything a topology file, a test or an embedding program uses is
+ * exported here; anything else is internal and may change.
+ */
+export { app, isApp, type App } from './dsl/app.js';
+export { StreamsBuilder, type Consumed } from './dsl/streams-builder.js';
+export { KStream, type Named, type Produced, type Repartitioned, type ProcessOptions } from './dsl/kstream.js';
+export { BranchedKStream } from './dsl/branched-kstream.js';
+export { serdes } from './serde/builtin.js';
+export type { Serde } from './serde/serde.js';
+export type {
+  Processor,
+  ProcessorContext,
+  ProcessorSupplier,
+  StreamRecord,
+  RecordMetadata,
+  PunctuationType,
+  Punctuator,
+  Cancellable,
+} from './processor/types.js';
+export type { Topology } from './topology/topology.js';
+export type { DescribeFormat } from './topology/describe.js';
+export type { TopicNameExtractor, StreamPartitioner, TimestampExtractor } from './topology/nodes.js';
+export type { AppConfig, ErrorHandling, ErrorHandlingConfig, ProcessingGuarantee } from './runtime/config.js';
+export { DEAD_LETTER_HEADERS } from './runtime/error-handling.js';
+export { createLogger, type Logger, type LogLevel } from './runtime/logger.js';
+export { testTopology, TopologyTestDriver, TestInputTopic, TestOutputTopic, type TestTopologyOptions, type TopicSerdes } from './testing/test-topology.js';
+export type { TestRecord, PipeOptions } from './testing/test-records.js';
+export type { Headers } from './log/types.js';
+export {
+  TributaryError,
+  TopologyError,
+  UsageError,
+  SerdeError,
+  ProcessingError,
+  FencedError,
+  ApplicationRunningError,
+  TopicError,
+  IllegalStateError,
+  ClosedError,
+} from './errors/index.js';

@@ -1,0 +1,90 @@
+import { TopologyError } from '../errors/index.js';
+import type { Cancellable, Processor, ProcessorContext, PunctuationType, Punctuator, RecordMetadata, StreamRecord } from './types.js';
+
+/** What every node of one task shares: ids, clocks, the record being processed, scheduling. */
+export interface TaskContext {
+  readonly applicationId: string;
+  readonly taskId: string;
+  recordMetadata(): RecordMetadata | null;
+  streamTime(): number;
+  wallClockTime(): number;
+  schedule(intervalMs: number, type: PunctuationType, punctuator: Punctuator, nodeName: string): Cancellable;
+  requestCommit(): void;
+}
+
+/** Anything a node can forward records to. */
+export interface RecordSink {
+  readonly name: string;
+  process(record: StreamRecord<unknown, unknown>): void;
+}
+
+/**
+ * One processor of a task, wired to its children. Each node has its own context so that
+ * `forward()` knows whose children to call, with no "current node" bookkeeping per record.
+ */
+export class ProcessorNode implements RecordSink, ProcessorContext<unknown, unknown> {
+  private children: RecordSink[] = [];
+  private readonly childByName = new Map<string, RecordSink>();
+
+  constructor(
+    readonly name: string,
+    private readonly processor: Processor<unknown, unknown, unknown, unknown>,
+    private readonly task: TaskContext,
+  ) {}
+
+  get applicationId(): string {
+    return this.task.applicationId;
+  }
+
+  get taskId(): string {
+    return this.task.taskId;
+  }
+
+  addChild(child: RecordSink): void {
+    this.children.push(child);
+    this.childByName.set(child.name, child);
+  }
+
+  init(): void {
+    this.processor.init?.(this);
+  }
+
+  process(record: StreamRecord<unknown, unknown>): void {
+    this.processor.process(record);
+  }
+
+  close(): void {
+    this.processor.close?.();
+  }
+
+  forward(record: StreamRecord<unknown, unknown>, childName?: string): void {
+    if (childName !== undefined) {
+      const child = this.childByName.get(childName);
+      if (child === undefined) throw new TopologyError(`'${this.name}' has no child named '${childName}' (children: ${[...this.childByName.keys()].join(', ') || 'none'})`);
+      child.process(record);
+      return;
+    }
+    const children = this.children;
+    for (let i = 0; i < children.length; i++) children[i]!.process(record);
+  }
+
+  schedule(intervalMs: number, type: PunctuationType, punctuator: Punctuator): Cancellable {
+    return this.task.schedule(intervalMs, type, punctuator, this.name);
+  }
+
+  recordMetadata(): RecordMetadata | null {
+    return this.task.recordMetadata();
+  }
+
+  currentStreamTimeMs(): number {
+    return this.task.streamTime();
+  }
+
+  currentSystemTimeMs(): number {
+    return this.task.wallClockTime();
+  }
+
+  commit(): void {
+    this.task.requestCommit();
+  }
+}

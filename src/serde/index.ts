@@ -1,0 +1,3 @@
+export type { Serde } from './serde.js';
+export { serializeNullable, deserializeNullable } from './serde.js';
+export { serdes } from './builtin.js';

@@ -1,0 +1,2 @@
+export { testTopology, TopologyTestDriver, TestInputTopic, TestOutputTopic, type TestTopologyOptions, type TopicSerdes } from './test-topology.js';
+export type { TestRecord, PipeOptions } from './test-records.js';
