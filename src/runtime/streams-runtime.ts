@@ -1,0 +1,271 @@
+import type { App } from '../dsl/app.js';
+import { FencedError, IllegalStateError, TributaryError } from '../errors/index.js';
+import type { Log, LogConsumer, LogProducer, TopicPartition } from '../log/types.js';
+import type { Topology } from '../topology/topology.js';
+import { createLogger, type Logger } from './logger.js';
+import { TaskManager } from './task-manager.js';
+import { ensureTopics } from './topic-setup.js';
+
+export interface StreamsRuntimeOptions {
+  log: Log;
+  logger?: Logger;
+  /** The wall clock; injectable for tests. */
+  clock?: () => number;
+  /** Longest a poll waits for new records, in ms. Default 100. */
+  pollMs?: number;
+}
+
+export type RuntimeState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+export interface RuntimeStats {
+  /** Records taken from input topics and processed (or skipped by a handler). */
+  recordsIn: number;
+  /** Committed output records per topic. */
+  recordsOut: Record<string, number>;
+  /** Records skipped or dead-lettered, by reason. */
+  dropped: Record<string, number>;
+  commits: number;
+}
+
+/**
+ * Runs an application against a log: joins its consumer group, turns the assignment into
+ * tasks, and loops poll -> process -> commit, where each commit writes the tasks' output and
+ * their input offsets in one transaction (exactly-once). The Kafka Streams `KafkaStreams`.
+ *
+ * @example
+ * const runtime = new StreamsRuntime(myApp, { log: openEmbeddedLog({ path: '.tributary/log.db' }) });
+ * await runtime.start();
+ * process.on('SIGTERM', () => runtime.close());
+ */
+export class StreamsRuntime {
+  /** Settles when the runtime has stopped: resolves after close(), rejects on a fatal error. */
+  readonly stopped: Promise<void>;
+  private runtimeState: RuntimeState = 'created';
+  private readonly logger: Logger;
+  private readonly clock: () => number;
+  private readonly pollMs: number;
+  private topology!: Topology;
+  private tasks!: TaskManager;
+  private consumer!: LogConsumer;
+  private producer!: LogProducer;
+  private stopRequested = false;
+  private lastActivityAt = 0;
+  private commits = 0;
+  private readonly paused = new Set<string>();
+  private idleWaiters: { idleMs: number; resolve: () => void }[] = [];
+  private resolveStopped!: () => void;
+  private rejectStopped!: (err: unknown) => void;
+
+  constructor(private readonly app: App, private readonly options: StreamsRuntimeOptions) {
+    this.logger = options.logger ?? createLogger();
+    this.clock = options.clock ?? Date.now;
+    this.pollMs = options.pollMs ?? 100;
+    this.stopped = new Promise<void>((resolve, reject) => {
+      this.resolveStopped = resolve;
+      this.rejectStopped = reject;
+    });
+    // Callers that only use close() should not see an unhandled rejection.
+    this.stopped.catch(() => undefined);
+  }
+
+  get state(): RuntimeState {
+    return this.runtimeState;
+  }
+
+  /** Prepares topics, joins the group and starts the processing loop in the background. */
+  async start(): Promise<void> {
+    if (this.runtimeState !== 'created') throw new IllegalStateError(`start(): the runtime is ${this.runtimeState}, and can start only once`);
+    this.runtimeState = 'starting';
+    const { log } = this.options;
+    const config = this.app.config;
+    try {
+      this.topology = this.app.topology();
+      const partitionCounts = await ensureTopics(log, this.topology, config, this.logger);
+      this.tasks = new TaskManager({ topology: this.topology, config, clock: this.clock, partitionCounts, logger: this.logger });
+      this.producer = log.producer({ transactionalId: config.processingGuarantee === 'exactly-once' ? this.app.applicationId : undefined });
+      this.consumer = log.consumer({ groupId: this.app.applicationId, maxPollRecords: config.maxPollRecords, isolationLevel: 'read_committed' });
+      const topics = this.topology.subtopologies.flatMap((s) => [...s.sourceTopics]);
+      await this.consumer.subscribe(topics, {
+        onAssigned: (tps) => this.onAssigned(tps),
+        onRevoked: (tps) => this.onRevoked(tps),
+      });
+    } catch (err) {
+      this.runtimeState = 'failed';
+      await this.releaseQuietly();
+      this.rejectStopped(err);
+      throw err;
+    }
+    this.runtimeState = 'running';
+    this.lastActivityAt = this.clock();
+    this.logger.info(`application '${this.app.applicationId}' started`, { log: log.kind, subtopologies: this.topology.subtopologies.length });
+    void this.loop();
+  }
+
+  /** Finishes the current batch, commits, leaves the group and stops. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.runtimeState === 'created') {
+      this.runtimeState = 'stopped';
+      this.resolveStopped();
+      return;
+    }
+    this.stopRequested = true;
+    await this.stopped.catch(() => undefined);
+  }
+
+  /**
+   * Resolves once every record that arrived has been processed and committed and no new record
+   * came for `idleMs`. Used by `tributary run --until-idle` and by tests.
+   */
+  waitUntilIdle(idleMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.idleWaiters.push({ idleMs, resolve });
+      this.stopped.then(() => resolve(), reject);
+    });
+  }
+
+  stats(): RuntimeStats {
+    if (this.tasks === undefined) return { recordsIn: 0, recordsOut: {}, dropped: {}, commits: 0 };
+    const s = this.tasks.stats();
+    const droppedTotal = [...s.dropped.values()].reduce((a, b) => a + b, 0);
+    return { recordsIn: s.processed + droppedTotal, recordsOut: Object.fromEntries(s.sent), dropped: Object.fromEntries(s.dropped), commits: this.commits };
+  }
+
+  private async loop(): Promise<void> {
+    const config = this.app.config;
+    let nextCommitAt = this.clock() + config.commitIntervalMs;
+    try {
+      while (!this.stopRequested) {
+        const active = this.tasks.activeTasks();
+        let buffered = false;
+        let nextPunctuation = Infinity;
+        for (const t of active) {
+          if (t.buffered > 0) buffered = true;
+          const due = t.nextWallClockPunctuation();
+          if (due < nextPunctuation) nextPunctuation = due;
+        }
+        const now = this.clock();
+        const wait = buffered ? 0 : Math.max(0, Math.min(this.pollMs, nextCommitAt - now, nextPunctuation - now));
+        const records = await this.consumer.poll(wait);
+        if (records.length > 0) {
+          this.tasks.route(records);
+          this.lastActivityAt = this.clock();
+        }
+        let early = false;
+        for (const task of this.tasks.activeTasks()) {
+          if (task.buffered > 0) task.process(config.maxPollRecords);
+          task.punctuateWallClock(this.clock());
+          if (task.wantsEarlyCommit) early = true;
+        }
+        this.applyBackpressure();
+        if (early || this.clock() >= nextCommitAt) {
+          await this.commit();
+          nextCommitAt = this.clock() + config.commitIntervalMs;
+        }
+        this.notifyIdle();
+      }
+      this.runtimeState = 'stopping';
+      await this.commit();
+      await this.consumer.close();
+      this.tasks.closeAll();
+      await this.producer.close();
+      this.runtimeState = 'stopped';
+      this.logger.info(`application '${this.app.applicationId}' stopped`, { ...this.stats() });
+      this.resolveStopped();
+    } catch (err) {
+      this.runtimeState = 'failed';
+      this.logger.error(`application '${this.app.applicationId}' failed: ${err instanceof Error ? err.message : String(err)}`);
+      // Leave the group without committing: what was not committed will be processed again.
+      if (this.tasks !== undefined) for (const t of this.tasks.activeTasks()) t.discardUncommitted();
+      await this.releaseQuietly();
+      this.rejectStopped(err);
+    }
+  }
+
+  /** One transaction: every task's output and input offsets, or nothing. */
+  private async commit(): Promise<void> {
+    const { tasks, records, offsets } = this.tasks.prepareCommit();
+    if (tasks.length === 0) return;
+    const txn = this.producer.beginTransaction();
+    if (records.length > 0) txn.send(records);
+    if (offsets.length > 0) txn.sendOffsets(this.consumer.groupMetadata(), offsets);
+    try {
+      await txn.commit();
+    } catch (err) {
+      await txn.abort().catch(() => undefined);
+      if (err instanceof FencedError) {
+        throw new FencedError(`application '${this.app.applicationId}' was taken over by another instance; this one stops without committing: ${err.message}`, { cause: err });
+      }
+      if (err instanceof TributaryError && err.retriable) {
+        this.logger.warn('commit failed; rewinding to the last commit and retrying', { error: err });
+        await this.rewindToCommitted();
+        return;
+      }
+      throw err;
+    }
+    for (const t of tasks) t.postCommit();
+    this.commits++;
+    this.lastActivityAt = this.clock();
+  }
+
+  /** Drops all uncommitted work and re-reads from the committed offsets (a failed, retriable commit). */
+  private async rewindToCommitted(): Promise<void> {
+    const assigned = this.consumer.assignment();
+    this.tasks.closeAll();
+    const committed = await this.consumer.committed(assigned);
+    for (const c of committed) this.consumer.seek(c, c.offset);
+    this.tasks.assign(assigned);
+  }
+
+  private async onAssigned(partitions: TopicPartition[]): Promise<void> {
+    const created = this.tasks.assign(partitions);
+    if (created.length > 0) this.logger.info(`assigned ${created.length} task(s): ${created.map((t) => t.id).join(', ')}`);
+  }
+
+  private async onRevoked(partitions: TopicPartition[]): Promise<void> {
+    if (this.runtimeState === 'failed') return;
+    await this.commit();
+    this.tasks.revoke(partitions);
+  }
+
+  /** Pauses a partition whose task has too much waiting, resumes it when half has drained. */
+  private applyBackpressure(): void {
+    const max = this.app.config.maxBufferedRecordsPerPartition;
+    for (const task of this.tasks.activeTasks()) {
+      for (const tp of task.partitions) {
+        const key = `${tp.topic}\u0000${tp.partition}`;
+        const n = task.bufferedFor(tp.topic, tp.partition);
+        if (n >= max && !this.paused.has(key)) {
+          this.consumer.pause([tp]);
+          this.paused.add(key);
+        } else if (n <= max / 2 && this.paused.has(key)) {
+          this.consumer.resume([tp]);
+          this.paused.delete(key);
+        }
+      }
+    }
+  }
+
+  private notifyIdle(): void {
+    if (this.idleWaiters.length === 0) return;
+    for (const t of this.tasks.activeTasks()) if (t.buffered > 0 || t.needsCommit) return;
+    const quiet = this.clock() - this.lastActivityAt;
+    const ready = this.idleWaiters.filter((w) => quiet >= w.idleMs);
+    if (ready.length === 0) return;
+    this.idleWaiters = this.idleWaiters.filter((w) => quiet < w.idleMs);
+    for (const w of ready) w.resolve();
+  }
+
+  private async releaseQuietly(): Promise<void> {
+    try {
+      await this.consumer?.close();
+    } catch {
+      /* already failing: the first error is the one to report */
+    }
+    try {
+      this.tasks?.closeAll();
+      await this.producer?.close();
+    } catch {
+      /* as above */
+    }
+  }
+}

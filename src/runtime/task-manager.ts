@@ -1,0 +1,137 @@
+import type { ConsumedRecord, OffsetCommit, OutgoingRecord, TopicPartition } from '../log/types.js';
+import type { Topology } from '../topology/topology.js';
+import type { ResolvedAppConfig } from './config.js';
+import type { Logger } from './logger.js';
+import { StreamTask } from './stream-task.js';
+import { taskId, type TaskId } from './task-id.js';
+
+export interface TaskManagerOptions {
+  topology: Topology;
+  config: ResolvedAppConfig;
+  clock: () => number;
+  partitionCounts: ReadonlyMap<string, number>;
+  logger: Logger;
+}
+
+/** Totals of tasks that have closed, so runtime stats survive rebalances. */
+interface ClosedTotals {
+  processed: number;
+  dropped: Map<string, number>;
+  sent: Map<string, number>;
+}
+
+/**
+ * Turns assigned input partitions into tasks (partition p of every topic of a sub-topology goes
+ * to task `<s>_<p>`), routes fetched records to them, and gathers their commits.
+ */
+export class TaskManager {
+  private readonly tasks = new Map<TaskId, StreamTask>();
+  private readonly taskByPartition = new Map<string, StreamTask>();
+  private readonly closedTotals: ClosedTotals = { processed: 0, dropped: new Map(), sent: new Map() };
+
+  constructor(private readonly options: TaskManagerOptions) {}
+
+  activeTasks(): StreamTask[] {
+    return [...this.tasks.values()];
+  }
+
+  taskFor(topic: string, partition: number): StreamTask | undefined {
+    return this.taskByPartition.get(`${topic}\u0000${partition}`);
+  }
+
+  /** Creates (and initialises) the tasks for newly assigned partitions. Returns the new tasks. */
+  assign(partitions: readonly TopicPartition[]): StreamTask[] {
+    const byTask = new Map<TaskId, { subtopology: number; partitions: TopicPartition[] }>();
+    for (const tp of partitions) {
+      const s = this.options.topology.subtopologyOf(tp.topic);
+      if (s === undefined) throw new Error(`assigned partition ${tp.topic}-${tp.partition} is not read by the topology`);
+      const id = taskId(s.id, tp.partition);
+      if (this.tasks.has(id)) continue;
+      const entry = byTask.get(id) ?? { subtopology: s.id, partitions: [] };
+      entry.partitions.push(tp);
+      byTask.set(id, entry);
+    }
+    const created: StreamTask[] = [];
+    for (const [id, { subtopology, partitions: tps }] of byTask) {
+      const task = new StreamTask({
+        id,
+        applicationId: this.options.topology.applicationId,
+        subtopology: this.options.topology.subtopologies[subtopology]!,
+        partitions: tps,
+        config: this.options.config,
+        clock: this.options.clock,
+        partitionCounts: (topic) => this.options.partitionCounts.get(topic),
+        logger: this.options.logger,
+      });
+      task.initialize();
+      task.completeRestoration();
+      this.tasks.set(id, task);
+      for (const tp of tps) this.taskByPartition.set(`${tp.topic}\u0000${tp.partition}`, task);
+      created.push(task);
+    }
+    return created;
+  }
+
+  /** Closes the tasks owning these partitions (after the caller committed them). */
+  revoke(partitions: readonly TopicPartition[]): void {
+    const ids = new Set<TaskId>();
+    for (const tp of partitions) {
+      const task = this.taskFor(tp.topic, tp.partition);
+      if (task !== undefined) ids.add(task.id);
+    }
+    for (const id of ids) this.closeTask(this.tasks.get(id)!);
+  }
+
+  closeAll(): void {
+    for (const task of [...this.tasks.values()]) this.closeTask(task);
+  }
+
+  /** Routes one poll's records; consecutive records of a partition go in as one slice. */
+  route(records: readonly ConsumedRecord[]): void {
+    let start = 0;
+    while (start < records.length) {
+      const first = records[start]!;
+      let end = start + 1;
+      while (end < records.length && records[end]!.partition === first.partition && records[end]!.topic === first.topic) end++;
+      const task = this.taskFor(first.topic, first.partition);
+      if (task === undefined) throw new Error(`no task owns ${first.topic}-${first.partition}`);
+      task.addRecords(first.topic, first.partition, start === 0 && end === records.length ? records : records.slice(start, end));
+      start = end;
+    }
+  }
+
+  /** Output and offsets of every task with something to commit. */
+  prepareCommit(): { tasks: StreamTask[]; records: OutgoingRecord[]; offsets: OffsetCommit[] } {
+    const tasks: StreamTask[] = [];
+    const records: OutgoingRecord[] = [];
+    const offsets: OffsetCommit[] = [];
+    for (const task of this.tasks.values()) {
+      if (!task.needsCommit) continue;
+      const c = task.prepareCommit();
+      tasks.push(task);
+      for (let i = 0; i < c.records.length; i++) records.push(c.records[i]!);
+      for (const o of c.offsets) offsets.push(o);
+    }
+    return { tasks, records, offsets };
+  }
+
+  stats(): { processed: number; dropped: Map<string, number>; sent: Map<string, number> } {
+    const processed = [...this.tasks.values()].reduce((n, t) => n + t.counters.processed, this.closedTotals.processed);
+    const dropped = new Map(this.closedTotals.dropped);
+    const sent = new Map(this.closedTotals.sent);
+    for (const task of this.tasks.values()) {
+      for (const [k, v] of task.counters.dropped) dropped.set(k, (dropped.get(k) ?? 0) + v);
+      for (const [k, v] of task.sentCounts()) sent.set(k, (sent.get(k) ?? 0) + v);
+    }
+    return { processed, dropped, sent };
+  }
+
+  private closeTask(task: StreamTask): void {
+    this.closedTotals.processed += task.counters.processed;
+    for (const [k, v] of task.counters.dropped) this.closedTotals.dropped.set(k, (this.closedTotals.dropped.get(k) ?? 0) + v);
+    for (const [k, v] of task.sentCounts()) this.closedTotals.sent.set(k, (this.closedTotals.sent.get(k) ?? 0) + v);
+    task.close();
+    this.tasks.delete(task.id);
+    for (const tp of task.partitions) this.taskByPartition.delete(`${tp.topic}\u0000${tp.partition}`);
+  }
+}
