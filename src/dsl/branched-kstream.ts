@@ -50,10 +50,13 @@ export class BranchedKStream<K, V> {
     if (defaultName !== undefined && this.branches.some((b) => b.name === defaultName)) {
       throw new TopologyError(`split: default branch name '${defaultName}' is also a branch name`);
     }
-    const splitNode = ctx.nodeName('KSTREAM-BRANCH', this.prefix === '' ? undefined : this.prefix.replace(/[-_.]$/, '') || undefined);
+    // As in Kafka Streams: a named split is a node called by its prefix and each branch a node
+    // called by its full branch name; an unnamed split gets generated names.
+    const splitNode = ctx.nodeName('KSTREAM-BRANCH', this.prefix === '' ? undefined : this.prefix);
+    const nodeOf = (branch: string) => (this.prefix === '' ? `${splitNode}-${branch}` : branch);
     const names = this.branches.map((b) => b.name);
-    const childNames = names.map((n) => `${splitNode}-${n}`);
-    const defaultChild = defaultName === undefined ? undefined : `${splitNode}-${defaultName}`;
+    const childNames = names.map(nodeOf);
+    const defaultChild = defaultName === undefined ? undefined : nodeOf(defaultName);
     const predicates = this.branches.map((b) => b.predicate);
     ctx.topology.addProcessor({ name: splitNode, parents: [this.parentNode], supplier: () => new BranchProcessor(predicates, childNames, defaultChild), stores: [] });
     const result: Record<string, KStream<K, V>> = {};

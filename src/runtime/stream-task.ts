@@ -129,12 +129,15 @@ export class StreamTask implements TaskContext {
   }
 
   /**
-   * Processes up to `max` buffered records, synchronously. Returns how many were taken.
+   * Processes up to `max` buffered records, synchronously, or fewer once maxUncommittedRecords
+   * output records wait for a commit. Returns how many were taken.
    * Under the 'fail' handlers an error is thrown naming the record; the task must then be closed.
    */
   process(max: number): number {
     let n = 0;
-    while (n < max) {
+    const maxUncommitted = this.options.config.maxUncommittedRecords;
+    // Stops early once enough output waits, so the runtime commits before memory grows.
+    while (n < max && this.collector.size < maxUncommitted) {
       const queue = this.group.nextQueue();
       if (queue === undefined) break;
       const record = queue.take();

@@ -89,6 +89,9 @@ export class StreamsRuntime {
         onAssigned: (tps) => this.onAssigned(tps),
         onRevoked: (tps) => this.onRevoked(tps),
       });
+      // The first poll joins the group, so a second instance fails here, in start(), not later.
+      const first = await this.consumer.poll(0);
+      if (first.length > 0) this.tasks.route(first);
     } catch (err) {
       this.runtimeState = 'failed';
       await this.releaseQuietly();
