@@ -11,7 +11,10 @@ export type Headers = Record<string, Buffer>;
 export interface LogRecord {
   key: Buffer | null;
   value: Buffer | null;
-  /** Event time in epoch milliseconds. */
+  /**
+   * Event time in epoch milliseconds: an integer (Kafka's timestamps are longs). The embedded log
+   * accepts integers within ±2^51 and rejects anything else when the record is sent.
+   */
   timestamp: number;
   headers: Headers;
 }
@@ -71,7 +74,9 @@ export interface LogAdmin {
   /** Describes the named topics; an unknown name is an error naming it. */
   describeTopics(names: string[]): Promise<TopicDescription[]>;
   deleteTopics(names: string[]): Promise<void>;
+  /** Low and high offsets of every partition of the topic, by partition; an unknown topic is an error. */
   offsets(topic: string): Promise<PartitionOffsets[]>;
+  /** The group's committed offsets for these topics: only partitions that have one are listed. */
   committedOffsets(groupId: string, topics: string[]): Promise<OffsetCommit[]>;
   /** Overwrites a group's committed offsets (the reset tool); refused while the group has a live member. */
   setCommittedOffsets(groupId: string, offsets: OffsetCommit[]): Promise<void>;
@@ -82,25 +87,49 @@ export interface LogAdmin {
  * not at all. On a non-transactional producer `commit()` is a plain flush.
  */
 export interface LogTransaction {
+  /**
+   * Adds records to the transaction; nothing is visible before commit(). Routes each record at
+   * once (see LogProducer.send), so a partition out of range or an invalid record throws here,
+   * and then none of these records is added.
+   */
   send(records: OutgoingRecord[]): void;
   /**
    * Commits these offsets for the consumer's group in the same transaction. The group metadata
    * fences zombies: the commit fails with FencedError when the member is no longer current.
+   * Metadata without membership (generation -1, from a consumer that used assign()) commits only
+   * while the group has no live member, as in Kafka.
    */
   sendOffsets(group: GroupMetadata, offsets: OffsetCommit[]): void;
-  /** Appends everything atomically. Fails with FencedError when a newer producer or member took over. */
+  /**
+   * Appends everything atomically. Fails with FencedError when a newer producer or member took
+   * over; then nothing of the transaction is written. A transaction is used once: after commit()
+   * or abort(), any call is an IllegalStateError.
+   */
   commit(): Promise<void>;
+  /** Drops everything the transaction buffered. */
   abort(): Promise<void>;
 }
 
 export interface ProducerOptions {
-  /** Set for exactly-once: the id fences older producers with the same id (zombies). */
+  /**
+   * Set for exactly-once: the id fences older producers with the same id (zombies). Opening a
+   * producer with the id fences the previous one at once; a fenced producer fails every later
+   * call with FencedError and should be closed.
+   */
   transactionalId?: string;
 }
 
 export interface LogProducer {
-  /** Appends records outside any transaction (produce CLI, tests); returns their offsets. */
+  /**
+   * Appends records outside any transaction (produce CLI, tests); returns their offsets, one per
+   * record, in the order of `records`. A record without `partition` goes to
+   * `partitionForKey(key)` (Kafka's murmur2 partitioner, src/log/partitioner.ts) when it has a
+   * key, and round robin over the topic's partitions when its key is null. A topic that does not
+   * exist is created (the embedded log: with its `defaultPartitions`); a partition out of range
+   * is a TopicError.
+   */
   send(records: OutgoingRecord[]): Promise<OffsetCommit[]>;
+  /** Starts a transaction; a producer has at most one open at a time (IllegalStateError otherwise). */
   beginTransaction(): LogTransaction;
   close(): Promise<void>;
 }
@@ -121,35 +150,55 @@ export interface RebalanceListener {
 export interface ConsumerOptions {
   /** The consumer group; without one, use assign() (no membership, no commits). */
   groupId?: string;
-  /** Where to start a partition that has no committed offset. Default 'earliest'. */
+  /** Where to start a partition that has no committed offset (or one out of range). Default 'earliest'. */
   autoOffsetReset?: 'earliest' | 'latest';
-  /** Upper bound on records returned by one poll. */
+  /** Upper bound on records returned by one poll. Default 1000. */
   maxPollRecords?: number;
   /** Only committed transactional data is read (the embedded log never exposes anything else). */
   isolationLevel?: 'read_committed' | 'read_uncommitted';
 }
 
 export interface LogConsumer {
-  /** Joins the group and follows its assignment of these topics' partitions. */
+  /**
+   * Joins the group and follows its assignment of these topics' partitions. The join happens in
+   * the next poll(), which calls the listener. Needs a groupId; a consumer either subscribes or
+   * assigns, not both (IllegalStateError). The embedded log gives the one member of the group
+   * every partition, refuses a second live member with ApplicationRunningError and fails with
+   * TopicError for a topic that does not exist.
+   */
   subscribe(topics: string[], listener: RebalanceListener): Promise<void>;
-  /** Reads exactly these partitions, outside any group (tail, tools). */
+  /**
+   * Reads exactly these partitions, outside any group membership (tail, tools). Positions start
+   * at the group's committed offsets when the consumer has a groupId, else per autoOffsetReset.
+   */
   assign(partitions: TopicPartition[]): void;
   /**
    * Returns the next records of the assigned, non-paused partitions in offset order per
    * partition, waiting up to `maxWaitMs` when there are none. Drives group membership: the
-   * listener is called from inside poll().
+   * listener is called from inside poll(). At most maxPollRecords records; the embedded log
+   * shares them fairly between partitions (round robin, starting from a different partition
+   * each poll). One poll() at a time per consumer (IllegalStateError otherwise).
    */
   poll(maxWaitMs: number): Promise<ConsumedRecord[]>;
   assignment(): TopicPartition[];
+  /** Stops returning records of these partitions until resume(); they must be assigned (IllegalStateError). */
   pause(partitions: TopicPartition[]): void;
   resume(partitions: TopicPartition[]): void;
-  /** Next poll() of this partition starts at `offset`. */
+  /** Next poll() of this partition starts at `offset`. The partition must be assigned (IllegalStateError). */
   seek(partition: TopicPartition, offset: number): void;
-  /** The next offset poll() will return for an assigned partition. */
+  /** The next offset poll() will return for an assigned partition (IllegalStateError if not assigned). */
   position(partition: TopicPartition): number;
+  /** The group's committed offsets for these partitions: only partitions that have one are listed. Needs a groupId. */
   committed(partitions: TopicPartition[]): Promise<OffsetCommit[]>;
+  /**
+   * Who this consumer is in its group, for LogTransaction.sendOffsets(). Before it has joined
+   * (and with assign()): generation -1 and member id ''. Needs a groupId (IllegalStateError).
+   */
   groupMetadata(): GroupMetadata;
-  /** Leaves the group. */
+  /**
+   * Leaves the group: calls the listener's onRevoked (during which position() and
+   * groupMetadata() still answer, so the listener can commit), then closes. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -159,6 +208,10 @@ export interface Log {
   readonly admin: LogAdmin;
   producer(options?: ProducerOptions): LogProducer;
   consumer(options: ConsumerOptions): LogConsumer;
+  /**
+   * Closes the log's consumers (they leave their groups), then its producers, then the
+   * connection. Idempotent; any later use of the log or of what it made is a ClosedError.
+   */
   close(): Promise<void>;
 }
 
