@@ -105,9 +105,15 @@ export interface LogTransaction {
    * over; then nothing of the transaction is written. A transaction is used once: after commit()
    * or abort(), any call is an IllegalStateError.
    */
-  commit(): Promise<void>;
+  commit(): Promise<TransactionResult>;
   /** Drops everything the transaction buffered. */
   abort(): Promise<void>;
+}
+
+/** What a committed transaction wrote. */
+export interface TransactionResult {
+  /** Per topic-partition written: the offset after its last record (changelog checkpoints use it). */
+  endOffsets: OffsetCommit[];
 }
 
 export interface ProducerOptions {

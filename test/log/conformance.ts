@@ -234,8 +234,14 @@ export function logConformanceSuite(name: string, open: () => Promise<Conformanc
         txn.send([record(t1, 'a', '1', { partition: 0 }), record(t1, 'b', '2', { partition: 1 })]);
         txn.send([record(t2, 'c', '3'), record(t1, 'd', '4', { partition: 0 })]);
         assert.deepEqual(await pollFor(consumer, 300), [], 'nothing is visible before commit');
-        await txn.commit();
+        const result = await txn.commit();
         const got = await pollUntil(consumer, 4);
+        // The commit reports, per partition written, the offset after its last record.
+        for (const end of result.endOffsets) {
+          const last = got.filter((r) => r.topic === end.topic && r.partition === end.partition).at(-1)!;
+          assert.ok(end.offset > last.offset, `end offset ${end.offset} of ${end.topic}-${end.partition} is past its last record ${last.offset}`);
+        }
+        assert.deepEqual(result.endOffsets.map((e) => `${e.topic === t1 ? 'a' : 'b'}-${e.partition}`).sort(), ['a-0', 'a-1', 'b-0']);
         assert.deepEqual(got.map((r) => text(r.value)).sort(), ['1', '2', '3', '4']);
         const p0 = got.filter((r) => r.topic === t1 && r.partition === 0).map((r) => text(r.value));
         assert.deepEqual(p0, ['1', '4'], 'order within a partition is the order of send()');

@@ -1,5 +1,5 @@
 import { TopicError, TributaryError } from '../../errors/index.js';
-import type { LogRecord } from '../types.js';
+import type { LogRecord, OffsetCommit } from '../types.js';
 import { encodeBatch } from './record-batch-codec.js';
 import type { Statements } from './statements.js';
 import type { TopicMeta } from './topics.js';
@@ -112,6 +112,17 @@ export class RecordAccumulator {
         stmts.insertBatch.run(id, p, next - 1, next - n, batch.payload!);
       }
     }
+  }
+
+  /** After append(): per partition written, the offset after its last record. */
+  endOffsets(): OffsetCommit[] {
+    const out: OffsetCommit[] = [];
+    for (const topic of this.topics.values()) {
+      topic.partitions.forEach((batch, partition) => {
+        if (batch !== undefined) out.push({ topic: topic.meta.name, partition, offset: batch.baseOffset + batch.records.length });
+      });
+    }
+    return out;
   }
 
   /** Names of the topics in this append. */

@@ -1,5 +1,5 @@
 import { IllegalStateError, TopicError } from '../../errors/index.js';
-import type { GroupMetadata, LogTransaction, OffsetCommit, OutgoingRecord } from '../types.js';
+import type { GroupMetadata, LogTransaction, OffsetCommit, OutgoingRecord, TransactionResult } from '../types.js';
 import { topicPartitionKey } from '../types.js';
 import { checkOffset } from './admin.js';
 import { RecordAccumulator } from './append.js';
@@ -67,11 +67,12 @@ export class EmbeddedTransaction implements LogTransaction {
     }
   }
 
-  async commit(): Promise<void> {
+  async commit(): Promise<TransactionResult> {
     this.assertOpen('commit');
     const { ctx } = this.host;
     const acc = this.acc;
     this.state = 'committing';
+    let endOffsets: OffsetCommit[] = [];
     try {
       if (acc.size === 0 && this.groups.size === 0) {
         this.host.checkEpoch();
@@ -81,6 +82,7 @@ export class EmbeddedTransaction implements LogTransaction {
           this.host.checkEpoch();
           for (const { group } of this.groups.values()) assertCurrentMember(ctx, group);
           acc.append(ctx.stmts);
+          endOffsets = acc.endOffsets();
           const now = Date.now();
           for (const { group, offsets } of this.groups.values()) {
             for (const o of offsets.values()) ctx.stmts.putCommitted.run(group.groupId, o.topic, o.partition, o.offset, now);
@@ -88,6 +90,7 @@ export class EmbeddedTransaction implements LogTransaction {
         });
       }
       this.state = 'committed';
+      return { endOffsets };
     } catch (e) {
       this.state = 'aborted';
       if (e instanceof TopicError) for (const name of acc.topicNames()) ctx.topics.invalidate(name);
