@@ -1,8 +1,11 @@
 /**
  * Throughput of a stateless topology (filter + mapValues) on the embedded log.
  *
- *   node --import tsx bench/stateless.ts [--records 1000000] [--partitions 8]
+ *   node --import tsx bench/stateless.ts [--records 1000000] [--partitions 8] [--workload filter-map|json-pass|bytes-pass]
  *
+ * Workloads: filter-map (the figure of record: JSON in, filter + mapValues, JSON out);
+ * json-pass (JSON in and out, no operator: the serde cost); bytes-pass (no serde at all: the
+ * floor set by the log and the runtime).
  * 1. produces N JSON records of ~100 bytes over P partitions (10k distinct keys, fixed seed),
  * 2. runs the topology in this process with exactly-once commits until every record is out,
  * 3. prints records/s for producing and for the pipeline, and the peak RSS.
@@ -19,7 +22,11 @@ import type { OutgoingRecord } from '../src/log/types.js';
 import { silentLogger } from '../src/runtime/logger.js';
 import { StreamsRuntime } from '../src/runtime/streams-runtime.js';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, partitions: { type: 'string', default: '8' } } });
+const { values } = parseArgs({
+  options: { records: { type: 'string', default: '1000000' }, partitions: { type: 'string', default: '8' }, workload: { type: 'string', default: 'filter-map' } },
+});
+const workload = values.workload!;
+if (!['filter-map', 'json-pass', 'bytes-pass'].includes(workload)) throw new Error(`--workload must be filter-map, json-pass or bytes-pass, got ${workload}`);
 const total = Number(values.records);
 const partitions = Number(values.partitions);
 
@@ -57,10 +64,13 @@ try {
   await producer.close();
 
   const bench = app('bench-stateless', (b) => {
-    b.stream('readings', { key: serdes.string(), value: serdes.json<Reading>() })
-      .filter((_, r) => r.celsius > -100)
-      .mapValues((r) => ({ sensor: r.sensor, seq: r.seq, fahrenheit: r.celsius * 1.8 + 32 }))
-      .to('readings-f');
+    if (workload === 'bytes-pass') b.stream('readings', { key: serdes.bytes(), value: serdes.bytes() }).to('readings-f');
+    else if (workload === 'json-pass') b.stream('readings', { key: serdes.string(), value: serdes.json<Reading>() }).to('readings-f');
+    else
+      b.stream('readings', { key: serdes.string(), value: serdes.json<Reading>() })
+        .filter((_, r) => r.celsius > -100)
+        .mapValues((r) => ({ sensor: r.sensor, seq: r.seq, fahrenheit: r.celsius * 1.8 + 32 }))
+        .to('readings-f');
   }, { commitIntervalMs: 100 });
 
   const runtime = new StreamsRuntime(bench, { log, logger: silentLogger });
@@ -78,7 +88,7 @@ try {
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   console.log(`records: ${fmt(total)} (${(bytes / total).toFixed(0)} B values), partitions: ${partitions}`);
   console.log(`produce:  ${fmt(produceMs)} ms, ${fmt(total / (produceMs / 1000))} records/s`);
-  console.log(`pipeline: ${fmt(pipelineMs)} ms, ${fmt(total / (pipelineMs / 1000))} records/s (filter + mapValues, exactly-once, commit every 100 ms)`);
+  console.log(`pipeline: ${fmt(pipelineMs)} ms, ${fmt(total / (pipelineMs / 1000))} records/s (${workload}, exactly-once, commit every 100 ms)`);
   console.log(`peak RSS: ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
 } finally {
   clearInterval(rssTimer);
