@@ -6,6 +6,23 @@ export { app, isApp, type App } from './dsl/app.js';
 export { StreamsBuilder, type Consumed } from './dsl/streams-builder.js';
 export { KStream, type Named, type Produced, type Repartitioned, type ProcessOptions } from './dsl/kstream.js';
 export { BranchedKStream } from './dsl/branched-kstream.js';
+export { KTable, untilWindowCloses, type Suppressed } from './dsl/ktable.js';
+export { KGroupedStream, TimeWindowedKStream } from './dsl/kgrouped-stream.js';
+export { TimeWindows, SlidingWindows, SessionWindows, JoinWindows } from './dsl/windows.js';
+export type { Materialized } from './dsl/materialized.js';
+export type { Grouped } from './dsl/kstream.js';
+export type {
+  KeyValueStore,
+  ReadOnlyKeyValueStore,
+  WindowStore,
+  ReadOnlyWindowStore,
+  SessionStore,
+  ReadOnlySessionStore,
+  KeyValue,
+  Windowed,
+  TimeWindow,
+} from './state/store-types.js';
+export type { BackendKind } from './state/backend/types.js';
 export { serdes } from './serde/builtin.js';
 export type { Serde } from './serde/serde.js';
 export type {

@@ -2,10 +2,19 @@ import { TopologyError } from '../errors/index.js';
 import { resolveAppConfig, type AppConfig, type ResolvedAppConfig } from '../runtime/config.js';
 import { TopologyBuilder } from '../topology/topology-builder.js';
 import type { Topology } from '../topology/topology.js';
-import { BuilderContext } from './internals/builder-context.js';
+import { BuilderContext, type DslFactories } from './internals/builder-context.js';
+import { KGroupedStream } from './kgrouped-stream.js';
+import { KStream } from './kstream.js';
+import { KTable } from './ktable.js';
 import { StreamsBuilder } from './streams-builder.js';
 
 const APP_BRAND = Symbol.for('tributary.app');
+
+const factories: DslFactories = {
+  stream: (ctx, node, keySerde, valueSerde, repartitionRequired) => new KStream(ctx, node, keySerde, valueSerde, repartitionRequired ?? false),
+  table: (ctx, node, keySerde, valueSerde, store, windowGraceMs) => new KTable(ctx, node, keySerde, valueSerde, store, windowGraceMs),
+  groupedStream: (ctx, node, keySerde, valueSerde) => new KGroupedStream(ctx, node, keySerde, valueSerde),
+};
 
 /** A streams application: an id, a function that builds its topology, and its config. */
 export interface App {
@@ -39,6 +48,7 @@ export function app(applicationId: string, build: (b: StreamsBuilder) => void, c
     config: resolved,
     topology() {
       const ctx = new BuilderContext(applicationId, resolved, new TopologyBuilder(applicationId));
+      ctx.factories = factories;
       build(new StreamsBuilder(ctx));
       return ctx.topology.build();
     },

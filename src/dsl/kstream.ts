@@ -3,6 +3,10 @@ import type { ProcessorSupplier } from '../processor/types.js';
 import type { Serde } from '../serde/serde.js';
 import type { StreamPartitioner, TopicNameExtractor } from '../topology/nodes.js';
 import { BranchedKStream } from './branched-kstream.js';
+import { StreamTableJoinProcessor, TableSourceProcessor } from './internals/stateful-processors.js';
+import type { KGroupedStream } from './kgrouped-stream.js';
+import type { KTable } from './ktable.js';
+import type { Materialized } from './materialized.js';
 import type { BuilderContext } from './internals/builder-context.js';
 import {
   FilterProcessor,
@@ -32,6 +36,12 @@ export interface Repartitioned<K, V> extends Named {
   value?: Serde<V>;
   /** Partitions of the repartition topic; default: the largest input partition count. */
   partitions?: number;
+}
+
+/** Serdes for the repartition topic of a grouping (when one is needed), and its name. */
+export interface Grouped<K, V> extends Named {
+  key?: Serde<K>;
+  value?: Serde<V>;
 }
 
 export interface ProcessOptions extends Named {
@@ -133,6 +143,64 @@ export class KStream<K, V> {
     const name = this.ctx.nodeName('KSTREAM-PROCESSOR', options?.name);
     this.ctx.topology.addProcessor({ name, parents: [this.nodeName], supplier: supplier as ProcessorSupplier<any, any, any, any>, stores: options?.stores ?? [] });
     return new KStream<KR, VR>(this.ctx, name, undefined, undefined, true);
+  }
+
+  /**
+   * Groups records by their current key for an aggregation. When the key may have changed
+   * upstream (map, selectKey, flatMap...), records first go through a repartition topic so that
+   * each key is aggregated in one task.
+   */
+  groupByKey(options?: Grouped<K, V>): KGroupedStream<K, V> {
+    const keySerde = this.ctx.requireSerde('key', options?.key, this.keySerde, 'groupByKey()');
+    const valueSerde = this.ctx.requireSerde('value', options?.value, this.valueSerde, 'groupByKey()');
+    let node = this.nodeName;
+    if (this.repartitionRequired) {
+      node = this.repartition({ name: options?.name ?? this.ctx.nodeName('KSTREAM-AGGREGATE-GROUPBY'), key: keySerde, value: valueSerde }).nodeName;
+    }
+    return this.ctx.factories.groupedStream(this.ctx, node, keySerde, valueSerde);
+  }
+
+  /** Groups by a new key computed from each record; always repartitions (`<app>-<name>-repartition`). */
+  groupBy<KR>(selector: (key: K, value: V) => KR, options?: Grouped<KR, V>): KGroupedStream<KR, V> {
+    const name = options?.name ?? this.ctx.nodeName('KSTREAM-GROUPBY');
+    const rekeyed = this.chain<KR, V>('KSTREAM-KEY-SELECT', undefined, () => new SelectKeyProcessor(selector), options?.key, this.valueSerde, true);
+    return rekeyed.groupByKey({ ...options, name });
+  }
+
+  /** The stream read as a table: the latest value per key; null values delete. */
+  toTable(options?: Named & Materialized<K, V>): KTable<K, V> {
+    const name = this.ctx.nodeName('KSTREAM-TOTABLE', options?.name);
+    const source = this.repartitionRequired ? this.repartition({ name: `${name}-repartition-source`, key: options?.key, value: options?.value }) : this;
+    const store = this.ctx.declareStore({
+      name: options?.store ?? `${name}-STATE-STORE`,
+      kind: 'key-value',
+      keySerde: this.ctx.requireSerde('key', options?.key, this.keySerde, 'toTable()'),
+      valueSerde: this.ctx.requireSerde('value', options?.value, this.valueSerde, 'toTable()'),
+      backend: options?.backend,
+      changelog: options?.logging === false ? 'none' : 'internal',
+    });
+    this.ctx.topology.addProcessor({ name, parents: [source.nodeName], supplier: () => new TableSourceProcessor(store), stores: [store] });
+    return this.ctx.factories.table(this.ctx, name, options?.key ?? this.keySerde, options?.value ?? this.valueSerde, store);
+  }
+
+  /** Joins each record with the table's current value for its key; records without one are dropped. */
+  join<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, named?: Named): KStream<K, VR> {
+    return this.joinTable(table, joiner as (v: V, t: VT | null, k: K) => VR, false, named);
+  }
+
+  /** Like join, but records without a table value are joined with null. */
+  leftJoin<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null, key: K) => VR, named?: Named): KStream<K, VR> {
+    return this.joinTable(table, joiner, true, named);
+  }
+
+  private joinTable<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null, key: K) => VR, left: boolean, named?: Named): KStream<K, VR> {
+    if (table.ctx !== this.ctx) throw new TopologyError('join: the stream and the table must come from the same builder');
+    if (table.queryableStoreName === undefined) throw new TopologyError('join: this table is not materialized (a suppressed table); join before suppress()');
+    const source = this.repartitionRequired ? this.repartition({ name: this.ctx.nodeName('KSTREAM-JOIN-REPARTITION') }) : this;
+    const name = this.ctx.nodeName(left ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-JOIN', named?.name);
+    const store = table.queryableStoreName;
+    this.ctx.topology.addProcessor({ name, parents: [source.nodeName], supplier: () => new StreamTableJoinProcessor<K, V, VT, VR>(store, joiner, left), stores: [store] });
+    return new KStream<K, VR>(this.ctx, name, this.keySerde, undefined, false);
   }
 
   /**

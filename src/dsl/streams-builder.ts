@@ -2,7 +2,10 @@ import { TopologyError } from '../errors/index.js';
 import type { Serde } from '../serde/serde.js';
 import type { TimestampExtractor } from '../topology/nodes.js';
 import type { BuilderContext } from './internals/builder-context.js';
+import { TableSourceProcessor } from './internals/stateful-processors.js';
 import { KStream, type Named } from './kstream.js';
+import type { KTable } from './ktable.js';
+import type { Materialized } from './materialized.js';
 
 export interface Consumed<K, V> extends Named {
   key?: Serde<K>;
@@ -20,6 +23,25 @@ export class StreamsBuilder {
 
   get applicationId(): string {
     return this.ctx.applicationId;
+  }
+
+  /**
+   * A table of a topic: the latest value per key (null values delete). The topic itself serves
+   * as the store's changelog, so nothing extra is written.
+   */
+  table<K = string, V = unknown>(topic: string, consumed?: Consumed<K, V> & Materialized<K, V>): KTable<K, V> {
+    const source = this.stream<K, V>(topic, consumed);
+    const name = this.ctx.nodeName('KTABLE-SOURCE', consumed?.name === undefined ? undefined : `${consumed.name}-table`);
+    const store = this.ctx.declareStore({
+      name: consumed?.store ?? `${topic}-STATE-STORE`,
+      kind: 'key-value',
+      keySerde: source.keySerde!,
+      valueSerde: source.valueSerde!,
+      backend: consumed?.backend,
+      changelog: consumed?.logging === false ? 'none' : { sourceTopic: topic },
+    });
+    this.ctx.topology.addProcessor({ name, parents: [source.nodeName], supplier: () => new TableSourceProcessor(store), stores: [store] });
+    return this.ctx.factories.table<K, V>(this.ctx, name, source.keySerde, source.valueSerde, store);
   }
 
   /** A stream of the records of one topic, or of several topics interleaved. */

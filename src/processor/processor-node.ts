@@ -10,6 +10,15 @@ export interface TaskContext {
   wallClockTime(): number;
   schedule(intervalMs: number, type: PunctuationType, punctuator: Punctuator, nodeName: string): Cancellable;
   requestCommit(): void;
+  /** The typed store named `name`, if the task has it. */
+  stateStore(name: string): unknown;
+  /** Counts a record a DSL operator dropped on purpose (late, null key), by reason. */
+  recordDropped(reason: string): void;
+}
+
+/** What DSL processors get beyond the public ProcessorContext. */
+export interface InternalProcessorContext<K = unknown, V = unknown> extends ProcessorContext<K, V> {
+  recordDropped(reason: string): void;
 }
 
 /** Anything a node can forward records to. */
@@ -22,7 +31,7 @@ export interface RecordSink {
  * One processor of a task, wired to its children. Each node has its own context so that
  * `forward()` knows whose children to call, with no "current node" bookkeeping per record.
  */
-export class ProcessorNode implements RecordSink, ProcessorContext<unknown, unknown> {
+export class ProcessorNode implements RecordSink, InternalProcessorContext<unknown, unknown> {
   private children: RecordSink[] = [];
   private readonly childByName = new Map<string, RecordSink>();
 
@@ -30,6 +39,8 @@ export class ProcessorNode implements RecordSink, ProcessorContext<unknown, unkn
     readonly name: string,
     private readonly processor: Processor<unknown, unknown, unknown, unknown>,
     private readonly task: TaskContext,
+    /** Stores this processor may use. */
+    private readonly stores: readonly string[] = [],
   ) {}
 
   get applicationId(): string {
@@ -86,5 +97,18 @@ export class ProcessorNode implements RecordSink, ProcessorContext<unknown, unkn
 
   commit(): void {
     this.task.requestCommit();
+  }
+
+  recordDropped(reason: string): void {
+    this.task.recordDropped(reason);
+  }
+
+  getStateStore<S = unknown>(name: string): S {
+    if (!this.stores.includes(name)) {
+      throw new TopologyError(`processor '${this.name}' is not connected to store '${name}': pass { stores: ['${name}'] } where it is added (connected: ${this.stores.join(', ') || 'none'})`);
+    }
+    const store = this.task.stateStore(name);
+    if (store === undefined) throw new TopologyError(`store '${name}' does not exist in task ${this.task.taskId}`);
+    return store as S;
   }
 }

@@ -50,6 +50,11 @@ export interface ProcessorContext<KOut = unknown, VOut = unknown> {
   currentSystemTimeMs(): number;
   /** Asks the runtime to commit soon after this record. */
   commit(): void;
+  /**
+   * A state store this processor was connected to (`process(..., { stores: [name] })`, or by
+   * the DSL): a KeyValueStore, WindowStore or SessionStore.
+   */
+  getStateStore<S = unknown>(name: string): S;
 }
 
 export interface Processor<KIn = unknown, VIn = unknown, KOut = unknown, VOut = unknown> {

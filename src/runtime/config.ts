@@ -1,5 +1,6 @@
 import { serdes } from '../serde/builtin.js';
 import type { Serde } from '../serde/serde.js';
+import type { BackendKind } from '../state/backend/types.js';
 
 /** What to do with a record that cannot be deserialized or whose processing throws. */
 export type ErrorHandling =
@@ -37,6 +38,12 @@ export interface AppConfig {
   maxBufferedRecordsPerPartition?: number;
   /** A task commits early once this many output records wait uncommitted. Default 50000. */
   maxUncommittedRecords?: number;
+  /**
+   * Where state stores keep their data: 'sqlite' (default; better-sqlite3, one file per task),
+   * 'level' (classic-level; key-value and fixed-window stores only, since it cannot scan
+   * synchronously) or 'memory' (restored from the changelog at every start).
+   */
+  stateBackend?: BackendKind;
 }
 
 export interface ResolvedAppConfig {
@@ -48,6 +55,7 @@ export interface ResolvedAppConfig {
   maxPollRecords: number;
   maxBufferedRecordsPerPartition: number;
   maxUncommittedRecords: number;
+  stateBackend: BackendKind;
 }
 
 export function resolveAppConfig(config: AppConfig = {}): ResolvedAppConfig {
@@ -63,5 +71,6 @@ export function resolveAppConfig(config: AppConfig = {}): ResolvedAppConfig {
     maxPollRecords: config.maxPollRecords ?? 1000,
     maxBufferedRecordsPerPartition: config.maxBufferedRecordsPerPartition ?? 10_000,
     maxUncommittedRecords: config.maxUncommittedRecords ?? 50_000,
+    stateBackend: config.stateBackend ?? 'sqlite',
   };
 }

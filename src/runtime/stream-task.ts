@@ -13,6 +13,8 @@ import { PunctuationQueue } from './punctuation-queue.js';
 import { RecordCollector } from './record-collector.js';
 import { checkTransition, type TaskState } from './task-state.js';
 import type { TaskId } from './task-id.js';
+import type { TaskStores } from '../state/task-stores.js';
+import type { TransactionResult } from '../log/types.js';
 
 export interface StreamTaskOptions {
   id: TaskId;
@@ -25,6 +27,8 @@ export interface StreamTaskOptions {
   clock: () => number;
   partitionCounts: (topic: string) => number | undefined;
   logger: Logger;
+  /** The task's state stores, opened by whoever creates the task (opening is async). */
+  stores?: TaskStores;
 }
 
 interface Source {
@@ -111,15 +115,15 @@ export class StreamTask implements TaskContext {
     return this.collector.sentCounts();
   }
 
-  /** created -> restoring: processors are initialised (they may schedule punctuators now). */
+  /** created -> restoring: the stores are being brought up to date. */
   initialize(): void {
     this.transition('restoring');
-    for (const node of this.processorNodes) node.init();
   }
 
-  /** restoring -> running: state has caught up (stateless tasks at once). */
+  /** restoring -> running: state has caught up; processors are initialised now, so init() sees restored stores. */
   completeRestoration(): void {
     this.transition('running');
+    for (const node of this.processorNodes) node.init();
   }
 
   addRecords(topic: string, partition: number, records: readonly ConsumedRecord[]): void {
@@ -157,18 +161,47 @@ export class StreamTask implements TaskContext {
     return this.wallClockPunctuation.nextDue();
   }
 
-  /** Step one of a commit: what to write, atomically with the input offsets. */
+  get stores(): TaskStores | undefined {
+    return this.options.stores;
+  }
+
+  /** Step one of a commit: output, changelog records and input offsets, to write atomically. */
   prepareCommit(): TaskCommit {
     const offsets: OffsetCommit[] = [];
     for (const [queue, offset] of this.consumed) offsets.push({ topic: queue.topic, partition: queue.partition, offset });
-    return { records: this.collector.pending(), offsets };
+    const stores = this.options.stores;
+    if (stores === undefined) return { records: this.collector.pending(), offsets };
+    const changelog = stores.changelogRecords(Math.max(0, this.taskStreamTime));
+    return { records: changelog.length === 0 ? this.collector.pending() : [...this.collector.pending(), ...changelog], offsets };
   }
 
-  /** Step two: the transaction committed. */
-  postCommit(): void {
+  /**
+   * Step two: the transaction committed. Returns the state flush (batches and checkpoints to
+   * the local backend) for the caller to await; the local state may lag the changelog after a
+   * crash here, never lead it.
+   */
+  postCommit(result?: TransactionResult): Promise<void> {
+    const { endOffsets, sourceOffsets } = this.commitOffsets(result);
+    const stores = this.options.stores;
+    if (stores === undefined) return Promise.resolve();
+    return stores.flush(endOffsets, sourceOffsets);
+  }
+
+  /** postCommit() with the state flush done at once (in-memory stores; testTopology). */
+  postCommitSync(result?: TransactionResult): void {
+    const { endOffsets, sourceOffsets } = this.commitOffsets(result);
+    this.options.stores?.flushSync(endOffsets, sourceOffsets);
+  }
+
+  private commitOffsets(result?: TransactionResult): { endOffsets: Map<string, number>; sourceOffsets: Map<string, number> } {
+    const sourceOffsets = new Map<string, number>();
+    for (const [queue, offset] of this.consumed) sourceOffsets.set(`${queue.topic}-${queue.partition}`, offset);
     this.collector.committed();
     this.consumed.clear();
     this.commitRequested = false;
+    const endOffsets = new Map<string, number>();
+    for (const e of result?.endOffsets ?? []) endOffsets.set(`${e.topic}-${e.partition}`, e.offset);
+    return { endOffsets, sourceOffsets };
   }
 
   /**
@@ -177,9 +210,17 @@ export class StreamTask implements TaskContext {
    */
   discardUncommitted(): void {
     this.collector.discard();
+    this.options.stores?.discard();
     this.consumed.clear();
     this.group.clear();
     this.commitRequested = false;
+  }
+
+  /** Closes processors and releases the stores; uncommitted state writes are dropped. */
+  async closeAndRelease(): Promise<void> {
+    this.close();
+    this.options.stores?.discard();
+    await this.options.stores?.close();
   }
 
   close(): void {
@@ -217,6 +258,14 @@ export class StreamTask implements TaskContext {
 
   requestCommit(): void {
     this.commitRequested = true;
+  }
+
+  recordDropped(reason: string): void {
+    this.counters.dropped.set(reason, (this.counters.dropped.get(reason) ?? 0) + 1);
+  }
+
+  stateStore(name: string): unknown {
+    return this.options.stores?.store(name)?.typed;
   }
 
   // --- internals ---
@@ -311,7 +360,7 @@ export class StreamTask implements TaskContext {
         if (processor === null || typeof processor !== 'object' || typeof processor.process !== 'function') {
           throw new TypeError(`processor supplier of '${def.name}' must return an object with a process(record) method`);
         }
-        const node = new ProcessorNode(def.name, processor as Processor<unknown, unknown, unknown, unknown>, this);
+        const node = new ProcessorNode(def.name, processor as Processor<unknown, unknown, unknown, unknown>, this, def.stores);
         nodes.set(def.name, node);
         this.processorNodes.push(node);
         for (const p of def.parents) nodes.get(p)!.addChild(node);

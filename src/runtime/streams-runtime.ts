@@ -1,6 +1,7 @@
 import type { App } from '../dsl/app.js';
 import { FencedError, IllegalStateError, TributaryError } from '../errors/index.js';
-import type { Log, LogConsumer, LogProducer, TopicPartition } from '../log/types.js';
+import { join } from 'node:path';
+import type { Log, LogConsumer, LogProducer, OffsetCommit, TopicPartition } from '../log/types.js';
 import type { Topology } from '../topology/topology.js';
 import { createLogger, type Logger } from './logger.js';
 import { TaskManager } from './task-manager.js';
@@ -13,6 +14,8 @@ export interface StreamsRuntimeOptions {
   clock?: () => number;
   /** Longest a poll waits for new records, in ms. Default 100. */
   pollMs?: number;
+  /** Root of local state stores. Default `./.tributary/state`. */
+  stateDir?: string;
 }
 
 export type RuntimeState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -25,6 +28,8 @@ export interface RuntimeStats {
   /** Records skipped or dead-lettered, by reason. */
   dropped: Record<string, number>;
   commits: number;
+  /** Changelog records replayed into local state at task start (only tails past checkpoints). */
+  restored: number;
 }
 
 /**
@@ -81,7 +86,15 @@ export class StreamsRuntime {
     try {
       this.topology = this.app.topology();
       const partitionCounts = await ensureTopics(log, this.topology, config, this.logger);
-      this.tasks = new TaskManager({ topology: this.topology, config, clock: this.clock, partitionCounts, logger: this.logger });
+      this.tasks = new TaskManager({
+        topology: this.topology,
+        config,
+        clock: this.clock,
+        partitionCounts,
+        logger: this.logger,
+        log,
+        stateDir: this.options.stateDir ?? join('.tributary', 'state'),
+      });
       this.producer = log.producer({ transactionalId: config.processingGuarantee === 'exactly-once' ? this.app.applicationId : undefined });
       this.consumer = log.consumer({ groupId: this.app.applicationId, maxPollRecords: config.maxPollRecords, isolationLevel: 'read_committed' });
       const topics = this.topology.subtopologies.flatMap((s) => [...s.sourceTopics]);
@@ -127,10 +140,11 @@ export class StreamsRuntime {
   }
 
   stats(): RuntimeStats {
-    if (this.tasks === undefined) return { recordsIn: 0, recordsOut: {}, dropped: {}, commits: 0 };
+    if (this.tasks === undefined) return { recordsIn: 0, recordsOut: {}, dropped: {}, commits: 0, restored: 0 };
     const s = this.tasks.stats();
     const droppedTotal = [...s.dropped.values()].reduce((a, b) => a + b, 0);
-    return { recordsIn: s.processed + droppedTotal, recordsOut: Object.fromEntries(s.sent), dropped: Object.fromEntries(s.dropped), commits: this.commits };
+    const recordsOut = Object.fromEntries([...s.sent].filter(([topic]) => !topic.endsWith('-changelog') || !this.topology.isInternalTopic(topic)));
+    return { recordsIn: s.processed + droppedTotal, recordsOut, dropped: Object.fromEntries(s.dropped), commits: this.commits, restored: this.tasks.restoredRecords };
   }
 
   private async loop(): Promise<void> {
@@ -169,7 +183,7 @@ export class StreamsRuntime {
       this.runtimeState = 'stopping';
       await this.commit();
       await this.consumer.close();
-      this.tasks.closeAll();
+      await this.tasks.closeAll();
       await this.producer.close();
       this.runtimeState = 'stopped';
       this.logger.info(`application '${this.app.applicationId}' stopped`, { ...this.stats() });
@@ -179,6 +193,7 @@ export class StreamsRuntime {
       this.logger.error(`application '${this.app.applicationId}' failed: ${err instanceof Error ? err.message : String(err)}`);
       // Leave the group without committing: what was not committed will be processed again.
       if (this.tasks !== undefined) for (const t of this.tasks.activeTasks()) t.discardUncommitted();
+      await this.tasks?.closeAll().catch(() => undefined);
       await this.releaseQuietly();
       this.rejectStopped(err);
     }
@@ -191,8 +206,9 @@ export class StreamsRuntime {
     const txn = this.producer.beginTransaction();
     if (records.length > 0) txn.send(records);
     if (offsets.length > 0) txn.sendOffsets(this.consumer.groupMetadata(), offsets);
+    let result;
     try {
-      await txn.commit();
+      result = await txn.commit();
     } catch (err) {
       await txn.abort().catch(() => undefined);
       if (err instanceof FencedError) {
@@ -205,7 +221,7 @@ export class StreamsRuntime {
       }
       throw err;
     }
-    for (const t of tasks) t.postCommit();
+    for (const t of tasks) await t.postCommit(result);
     this.commits++;
     this.lastActivityAt = this.clock();
   }
@@ -213,21 +229,27 @@ export class StreamsRuntime {
   /** Drops all uncommitted work and re-reads from the committed offsets (a failed, retriable commit). */
   private async rewindToCommitted(): Promise<void> {
     const assigned = this.consumer.assignment();
-    this.tasks.closeAll();
+    await this.tasks.closeAll();
     const committed = await this.consumer.committed(assigned);
     for (const c of committed) this.consumer.seek(c, c.offset);
-    this.tasks.assign(assigned);
+    await this.tasks.assign(assigned, this.committedLookup(committed));
+  }
+
+  private committedLookup(committed: readonly OffsetCommit[]): (topic: string, partition: number) => number | undefined {
+    const map = new Map(committed.map((c) => [`${c.topic}\u0000${c.partition}`, c.offset]));
+    return (topic, partition) => map.get(`${topic}\u0000${partition}`);
   }
 
   private async onAssigned(partitions: TopicPartition[]): Promise<void> {
-    const created = this.tasks.assign(partitions);
+    const committed = await this.consumer.committed(partitions);
+    const created = await this.tasks.assign(partitions, this.committedLookup(committed));
     if (created.length > 0) this.logger.info(`assigned ${created.length} task(s): ${created.map((t) => t.id).join(', ')}`);
   }
 
   private async onRevoked(partitions: TopicPartition[]): Promise<void> {
     if (this.runtimeState === 'failed') return;
     await this.commit();
-    this.tasks.revoke(partitions);
+    await this.tasks.revoke(partitions);
   }
 
   /** Pauses a partition whose task has too much waiting, resumes it when half has drained. */
@@ -265,7 +287,7 @@ export class StreamsRuntime {
       /* already failing: the first error is the one to report */
     }
     try {
-      this.tasks?.closeAll();
+      await this.tasks?.closeAll();
       await this.producer?.close();
     } catch {
       /* as above */

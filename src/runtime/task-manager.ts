@@ -1,4 +1,6 @@
-import type { ConsumedRecord, OffsetCommit, OutgoingRecord, TopicPartition } from '../log/types.js';
+import type { ConsumedRecord, Log, OffsetCommit, OutgoingRecord, TopicPartition } from '../log/types.js';
+import { TaskStores } from '../state/task-stores.js';
+import { restoreTaskState } from './state-restorer.js';
 import type { Topology } from '../topology/topology.js';
 import type { ResolvedAppConfig } from './config.js';
 import type { Logger } from './logger.js';
@@ -11,10 +13,15 @@ export interface TaskManagerOptions {
   clock: () => number;
   partitionCounts: ReadonlyMap<string, number>;
   logger: Logger;
+  /** For restoring state from changelogs. */
+  log: Log;
+  /** Root of local state (`<stateDir>/<applicationId>/<taskId>`). */
+  stateDir: string;
 }
 
 /** Totals of tasks that have closed, so runtime stats survive rebalances. */
 interface ClosedTotals {
+  restored: number;
   processed: number;
   dropped: Map<string, number>;
   sent: Map<string, number>;
@@ -27,7 +34,7 @@ interface ClosedTotals {
 export class TaskManager {
   private readonly tasks = new Map<TaskId, StreamTask>();
   private readonly taskByPartition = new Map<string, StreamTask>();
-  private readonly closedTotals: ClosedTotals = { processed: 0, dropped: new Map(), sent: new Map() };
+  private readonly closedTotals: ClosedTotals = { restored: 0, processed: 0, dropped: new Map(), sent: new Map() };
 
   constructor(private readonly options: TaskManagerOptions) {}
 
@@ -39,29 +46,47 @@ export class TaskManager {
     return this.taskByPartition.get(`${topic}\u0000${partition}`);
   }
 
-  /** Creates (and initialises) the tasks for newly assigned partitions. Returns the new tasks. */
-  assign(partitions: readonly TopicPartition[]): StreamTask[] {
-    const byTask = new Map<TaskId, { subtopology: number; partitions: TopicPartition[] }>();
+  /**
+   * Creates the tasks for newly assigned partitions: opens their stores, restores them from
+   * their changelogs (only the tail past the local checkpoint), then starts their processors.
+   */
+  async assign(partitions: readonly TopicPartition[], committedOffset: (topic: string, partition: number) => number | undefined): Promise<StreamTask[]> {
+    const byTask = new Map<TaskId, { subtopology: number; partition: number; partitions: TopicPartition[] }>();
     for (const tp of partitions) {
       const s = this.options.topology.subtopologyOf(tp.topic);
       if (s === undefined) throw new Error(`assigned partition ${tp.topic}-${tp.partition} is not read by the topology`);
       const id = taskId(s.id, tp.partition);
       if (this.tasks.has(id)) continue;
-      const entry = byTask.get(id) ?? { subtopology: s.id, partitions: [] };
+      const entry = byTask.get(id) ?? { subtopology: s.id, partition: tp.partition, partitions: [] };
       entry.partitions.push(tp);
       byTask.set(id, entry);
     }
     const created: StreamTask[] = [];
-    for (const [id, { subtopology, partitions: tps }] of byTask) {
+    const { topology, config } = this.options;
+    for (const [id, { subtopology, partition, partitions: tps }] of byTask) {
+      const s = topology.subtopologies[subtopology]!;
+      const defs = topology.storesOf(s);
+      let stores: TaskStores | undefined;
+      if (defs.length > 0) {
+        const openOptions = { applicationId: topology.applicationId, taskId: id, partition, stores: defs, defaultBackend: config.stateBackend, stateDir: this.options.stateDir };
+        stores = await TaskStores.open(openOptions);
+        let result = await restoreTaskState(this.options.log, stores, id, { committedOffset }, this.options.logger);
+        if (result.wiped) {
+          stores = await stores.wipe(openOptions);
+          result = await restoreTaskState(this.options.log, stores, id, { committedOffset }, this.options.logger);
+        }
+        this.restoredRecords += result.records;
+      }
       const task = new StreamTask({
         id,
-        applicationId: this.options.topology.applicationId,
-        subtopology: this.options.topology.subtopologies[subtopology]!,
+        applicationId: topology.applicationId,
+        subtopology: s,
         partitions: tps,
-        config: this.options.config,
+        config,
         clock: this.options.clock,
         partitionCounts: (topic) => this.options.partitionCounts.get(topic),
         logger: this.options.logger,
+        stores,
       });
       task.initialize();
       task.completeRestoration();
@@ -73,17 +98,18 @@ export class TaskManager {
   }
 
   /** Closes the tasks owning these partitions (after the caller committed them). */
-  revoke(partitions: readonly TopicPartition[]): void {
+  async revoke(partitions: readonly TopicPartition[]): Promise<void> {
     const ids = new Set<TaskId>();
     for (const tp of partitions) {
       const task = this.taskFor(tp.topic, tp.partition);
       if (task !== undefined) ids.add(task.id);
     }
-    for (const id of ids) this.closeTask(this.tasks.get(id)!);
+    for (const id of ids) await this.closeTask(this.tasks.get(id)!);
   }
 
-  closeAll(): void {
-    for (const task of [...this.tasks.values()]) this.closeTask(task);
+  /** Closes every task; what they did not commit is dropped. */
+  async closeAll(): Promise<void> {
+    for (const task of [...this.tasks.values()]) await this.closeTask(task);
   }
 
   /** Routes one poll's records; consecutive records of a partition go in as one slice. */
@@ -115,6 +141,9 @@ export class TaskManager {
     return { tasks, records, offsets };
   }
 
+  /** Changelog records replayed into local state since start. */
+  restoredRecords = 0;
+
   stats(): { processed: number; dropped: Map<string, number>; sent: Map<string, number> } {
     const processed = [...this.tasks.values()].reduce((n, t) => n + t.counters.processed, this.closedTotals.processed);
     const dropped = new Map(this.closedTotals.dropped);
@@ -126,12 +155,12 @@ export class TaskManager {
     return { processed, dropped, sent };
   }
 
-  private closeTask(task: StreamTask): void {
+  private async closeTask(task: StreamTask): Promise<void> {
     this.closedTotals.processed += task.counters.processed;
     for (const [k, v] of task.counters.dropped) this.closedTotals.dropped.set(k, (this.closedTotals.dropped.get(k) ?? 0) + v);
     for (const [k, v] of task.sentCounts()) this.closedTotals.sent.set(k, (this.closedTotals.sent.get(k) ?? 0) + v);
-    task.close();
     this.tasks.delete(task.id);
     for (const tp of task.partitions) this.taskByPartition.delete(`${tp.topic}\u0000${tp.partition}`);
+    await task.closeAndRelease();
   }
 }

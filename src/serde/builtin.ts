@@ -1,4 +1,5 @@
 import { SerdeError } from '../errors/index.js';
+import type { Windowed } from '../state/store-types.js';
 import type { Serde } from './serde.js';
 
 const stringSerde: Serde<string> = {
@@ -70,6 +71,29 @@ function jsonSerde<T>(): Serde<T> {
   };
 }
 
+/** Windowed keys: the inner key's bytes, then window start and end as 8-byte big-endian ms. */
+function windowedSerde<K>(inner: Serde<K>): Serde<Windowed<K>> {
+  return {
+    name: `windowed(${inner.name})`,
+    serialize(value, topic, headers) {
+      const k = inner.serialize(value.key, topic, headers);
+      const out = Buffer.allocUnsafe(k.length + 16);
+      k.copy(out, 0);
+      out.writeBigInt64BE(BigInt(value.window.start), k.length);
+      out.writeBigInt64BE(BigInt(value.window.end), k.length + 8);
+      return out;
+    },
+    deserialize(bytes, topic, headers) {
+      if (bytes.length < 16) throw new SerdeError(`windowed serde: ${bytes.length} bytes is too short for a windowed key (topic '${topic}')`);
+      const end = bytes.length - 16;
+      return {
+        key: inner.deserialize(bytes.subarray(0, end), topic, headers),
+        window: { start: Number(bytes.readBigInt64BE(end)), end: Number(bytes.readBigInt64BE(end + 8)) },
+      };
+    },
+  };
+}
+
 /**
  * The built-in serdes. Pick one per key and value where a topic is read or written:
  * `b.stream('orders', { key: serdes.string(), value: serdes.json<Order>() })`.
@@ -80,4 +104,6 @@ export const serdes = {
   bytes: (): Serde<Buffer> => bytesSerde,
   int32: (): Serde<number> => int32Serde,
   float64: (): Serde<number> => float64Serde,
+  /** For the keys of windowed aggregations: `{ key, window: { start, end } }`. */
+  windowed: <K>(inner: Serde<K>): Serde<Windowed<K>> => windowedSerde(inner),
 };

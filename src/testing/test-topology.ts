@@ -3,6 +3,7 @@ import type { ConsumedRecord, OutgoingRecord } from '../log/types.js';
 import { silentLogger, type Logger } from '../runtime/logger.js';
 import { StreamTask } from '../runtime/stream-task.js';
 import { taskId } from '../runtime/task-id.js';
+import { TaskStores } from '../state/task-stores.js';
 import { serdes } from '../serde/builtin.js';
 import type { Serde } from '../serde/serde.js';
 import type { Topology } from '../topology/topology.js';
@@ -58,6 +59,10 @@ export class TopologyTestDriver {
         clock: () => this.wallClock,
         partitionCounts: () => 1,
         logger: options.logger ?? silentLogger,
+        stores: (() => {
+          const defs = this.topology.storesOf(s);
+          return defs.length === 0 ? undefined : TaskStores.openInMemory({ applicationId: app.applicationId, taskId: taskId(s.id, 0), partition: 0, stores: defs });
+        })(),
       });
       this.tasks.push(task);
       for (const topic of s.sourceTopics) this.taskByTopic.set(topic, task);
@@ -103,6 +108,19 @@ export class TopologyTestDriver {
     return this.wallClock;
   }
 
+  /**
+   * A state store by name, to read what the topology holds (a KeyValueStore, WindowStore or
+   * SessionStore; reads see committed state, which here is everything piped so far).
+   */
+  store<S = unknown>(name: string): S {
+    this.checkOpen();
+    for (const task of this.tasks) {
+      const store = task.stateStore(name);
+      if (store !== undefined) return store as S;
+    }
+    throw new Error(`no store named '${name}' (stores: ${[...this.topology.stores.keys()].join(', ') || 'none'})`);
+  }
+
   /** Records skipped or dead-lettered by the error handlers, by reason. */
   droppedRecords(): Record<string, number> {
     const out: Record<string, number> = {};
@@ -120,6 +138,7 @@ export class TopologyTestDriver {
   pipeBytes(topic: string, key: Buffer | null, value: Buffer | null, timestamp: number | undefined, headers: Record<string, string | Buffer> | undefined): void {
     this.checkOpen();
     const record = this.append({ topic, key, value, timestamp: timestamp ?? this.wallClock, headers: toHeaders(headers) });
+    if (!this.taskByTopic.has(topic)) throw new Error(`topic '${topic}' is not read by the topology`);
     this.deliver(record);
     this.commitAndDeliver();
   }
@@ -161,7 +180,7 @@ export class TopologyTestDriver {
         if (!task.needsCommit) continue;
         const { records } = task.prepareCommit();
         const written = records.map((r) => this.append(r));
-        task.postCommit();
+        task.postCommitSync();
         for (const r of written) {
           if (this.taskByTopic.has(r.topic)) {
             this.deliver(r);

@@ -52,6 +52,13 @@ function describeText(topology: Topology): string {
       if (node.kind !== 'source') lines.push(`      <-- ${node.parents.join(', ')}`);
     }
   }
+  if (topology.stores.size > 0) {
+    lines.push('Stores:');
+    for (const st of topology.stores.values()) {
+      const log = st.changelog === 'internal' ? `changelog ${topology.applicationId}-${st.name}-changelog` : st.changelog === 'none' ? 'not logged' : `changelog = source topic ${st.changelog.sourceTopic}`;
+      lines.push(`    ${st.name} (${st.kind}, ${log})`);
+    }
+  }
   if (topology.internalTopics.length > 0) {
     lines.push('Internal topics:');
     for (const t of topology.internalTopics) {

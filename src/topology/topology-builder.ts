@@ -1,5 +1,6 @@
 import { TopologyError } from '../errors/index.js';
 import type { InternalTopicDef, NodeDef, ProcessorNodeDef, SinkNodeDef, SourceNodeDef } from './nodes.js';
+import type { StoreDefinition } from '../state/store-definition.js';
 import { Topology } from './topology.js';
 import type { Subtopology } from './subtopology.js';
 
@@ -12,6 +13,7 @@ export class TopologyBuilder {
   private readonly nodes = new Map<string, NodeDef>();
   private readonly topicToSource = new Map<string, string>();
   private readonly internalTopics = new Map<string, InternalTopicDef>();
+  private readonly stores = new Map<string, StoreDefinition>();
 
   constructor(readonly applicationId: string) {}
 
@@ -47,15 +49,35 @@ export class TopologyBuilder {
     this.internalTopics.set(def.name, def);
   }
 
+  /** Declares a state store; processors connect to it by listing its name in `stores`. */
+  addStateStore(def: StoreDefinition): void {
+    if (!def.name || !/^[a-zA-Z0-9._-]+$/.test(def.name)) throw new TopologyError(`store name ${JSON.stringify(def.name)} must be letters, digits, '.', '_' or '-'`);
+    if (this.stores.has(def.name)) throw new TopologyError(`the store name '${def.name}' is used twice: give each store its own name`);
+    this.stores.set(def.name, def);
+    if (def.changelog === 'internal') {
+      this.addInternalTopic({ name: `${this.applicationId}-${def.name}-changelog`, kind: 'changelog' });
+    }
+  }
+
+  hasStore(name: string): boolean {
+    return this.stores.has(name);
+  }
+
   hasNode(name: string): boolean {
     return this.nodes.has(name);
   }
 
   build(): Topology {
     if (this.nodes.size === 0) throw new TopologyError(`application '${this.applicationId}' defines no streams: call b.stream(...) in its build function`);
+    for (const node of this.nodes.values()) {
+      if (node.kind !== 'processor') continue;
+      for (const store of node.stores) {
+        if (!this.stores.has(store)) throw new TopologyError(`processor '${node.name}' uses store '${store}', which is not declared`);
+      }
+    }
     const subtopologies = this.groupSubtopologies();
     checkNoTopicCycle(subtopologies);
-    return new Topology(this.applicationId, subtopologies, [...this.internalTopics.values()], new Map(this.nodes));
+    return new Topology(this.applicationId, subtopologies, [...this.internalTopics.values()], new Map(this.nodes), new Map(this.stores));
   }
 
   private add(node: NodeDef): void {

@@ -2,6 +2,7 @@ import { TopologyError } from '../errors/index.js';
 import { describeTopology, type DescribeFormat } from './describe.js';
 import type { InternalTopicDef, NodeDef } from './nodes.js';
 import type { Subtopology } from './subtopology.js';
+import type { StoreDefinition } from '../state/store-definition.js';
 
 /**
  * A compiled topology: sub-topologies, the topics they read and write, and the internal topics
@@ -20,12 +21,25 @@ export class Topology {
     readonly subtopologies: readonly Subtopology[],
     readonly internalTopics: readonly InternalTopicDef[],
     readonly nodes: ReadonlyMap<string, NodeDef>,
+    readonly stores: ReadonlyMap<string, StoreDefinition> = new Map(),
   ) {
     this.internalByName = new Map(internalTopics.map((t) => [t.name, t]));
     for (const s of subtopologies) for (const t of s.sourceTopics) this.bySourceTopic.set(t, s);
     const isInternal = (t: string) => this.internalByName.has(t);
     this.sourceTopics = [...this.bySourceTopic.keys()].filter((t) => !isInternal(t));
     this.sinkTopics = [...new Set(subtopologies.flatMap((s) => s.sinkTopics))].filter((t) => !isInternal(t));
+  }
+
+  /** The stores the processors of a sub-topology use. */
+  storesOf(subtopology: Subtopology): StoreDefinition[] {
+    const names = new Set<string>();
+    for (const n of subtopology.nodes) if (n.kind === 'processor') for (const s of n.stores) names.add(s);
+    return [...names].map((n) => this.stores.get(n)!);
+  }
+
+  /** The sub-topology whose processors use a store. */
+  subtopologyOfStore(store: string): Subtopology | undefined {
+    return this.subtopologies.find((s) => s.nodes.some((n) => n.kind === 'processor' && n.stores.includes(store)));
   }
 
   /** The sub-topology that reads a topic. */
@@ -56,7 +70,9 @@ export class Topology {
       }
       if (resolving.has(topic)) throw new TopologyError(`cannot work out the partition count of '${topic}': give it one with { partitions }`);
       resolving.add(topic);
-      const writers = this.subtopologies.filter((s) => s.sinkTopics.includes(topic));
+      // A changelog has one partition per task of the sub-topology that owns its store.
+      const changelogOwner = def.kind === 'changelog' ? this.subtopologyOfStore(topic.slice(this.applicationId.length + 1, -'-changelog'.length)) : undefined;
+      const writers = changelogOwner !== undefined ? [changelogOwner] : this.subtopologies.filter((s) => s.sinkTopics.includes(topic));
       const counts = writers.flatMap((s) => s.sourceTopics.map(countOf));
       const n = counts.length > 0 ? Math.max(...counts) : 1;
       resolving.delete(topic);

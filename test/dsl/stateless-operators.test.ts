@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { app, serdes, testTopology, type Processor, type ProcessorContext, type StreamRecord } from '../../src/index.ts';
+import { app, serdes, testTopology, type Processor, type ProcessorContext, type StreamRecord } from '../../src/index.js';
 
 interface Order {
   id: string;
@@ -29,7 +29,7 @@ describe('stateless operators through testTopology', () => {
     const t = testTopology(
       app('maps', (b) => {
         const s = b.stream('orders', orders);
-        s.map((k, o) => [o.id, `${k}:${o.amount}`] as const).to('mapped', { value: serdes.string() });
+        s.map((k, o) => [o.id, `${k}:${o.amount}`]).to('mapped', { value: serdes.string() });
         s.mapValues((o, k) => ({ key: k, cents: o.amount * 100 })).to('cents');
         s.selectKey((_, o) => o.id).to('rekeyed');
       }),
@@ -50,7 +50,7 @@ describe('stateless operators through testTopology', () => {
       app('flat', (b) => {
         const s = b.stream('orders', orders);
         s.flatMapValues((o) => o.items ?? []).to('items', { value: serdes.string() });
-        s.flatMap((k, o) => (o.items ?? []).map((item, i) => [`${k}-${i}`, item] as const)).to('indexed', { value: serdes.string() });
+        s.flatMap((k, o) => (o.items ?? []).map((item, i) => [`${k}-${i}`, item])).to('indexed', { value: serdes.string() });
       }),
     );
     t.input('orders').pipe('c', { id: '1', amount: 1, items: ['x', 'y'] });

@@ -1,0 +1,10 @@
+import fc from 'fast-check';
+const commonByte = fc.constantFrom(0x00, 0x7f, 0x80, 0xff);
+const keyArb = fc.array(commonByte, { maxLength: 2 }).map((b) => Buffer.from(b));
+const rangeArb = fc.record({ gte: keyArb, gt: keyArb, lte: keyArb, lt: keyArb, reverse: fc.boolean(), limit: fc.integer({min:0,max:5}) }, { requiredKeys: [] });
+const samples = fc.sample(rangeArb, 1000);
+const c: Record<string, number> = {};
+for (const s of samples) for (const k of Object.keys(s)) c[k] = (c[k] ?? 0) + 1;
+console.log(c);
+const ops = fc.sample(fc.array(fc.nat(), { minLength: 1, maxLength: 40 }), 40).map((a) => a.length);
+console.log(ops.join(','));

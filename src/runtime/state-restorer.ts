@@ -1,0 +1,78 @@
+import type { Log } from '../log/types.js';
+import type { RestoreTarget, TaskStores } from '../state/task-stores.js';
+import type { Logger } from './logger.js';
+
+export interface RestoreResult {
+  /** Changelog records replayed into local state. */
+  records: number;
+  /** Whether local state was thrown away because its checkpoint was ahead of the changelog. */
+  wiped: boolean;
+}
+
+/**
+ * Brings a task's stores up to date before it processes: replays each changelog partition
+ * from the store's checkpoint to the end (never from zero when a checkpoint exists). A store
+ * copying an input topic restores up to the group's committed offset, where processing resumes.
+ */
+export async function restoreTaskState(
+  log: Log,
+  stores: TaskStores,
+  taskId: string,
+  limits: { committedOffset(topic: string, partition: number): number | undefined },
+  logger: Logger,
+): Promise<RestoreResult> {
+  const targets = stores.restoreTargets();
+  if (targets.length === 0) return { records: 0, wiped: false };
+  const ends = new Map<RestoreTarget, number>();
+  for (const t of targets) {
+    const high = (await log.admin.offsets(t.topic)).find((p) => p.partition === t.partition)?.high ?? 0;
+    const end = t.store.def.changelog === 'internal' ? high : Math.min(high, limits.committedOffset(t.topic, t.partition) ?? 0);
+    ends.set(t, end);
+  }
+  const ahead = targets.filter((t) => t.from > ends.get(t)! && t.store.def.changelog === 'internal');
+  if (ahead.length > 0) {
+    logger.warn(`task ${taskId}: local state is ahead of its changelog (${ahead.map((t) => `${t.topic}-${t.partition} checkpoint ${t.from} > end ${ends.get(t)}`).join(', ')}); wiping it and restoring from the beginning`);
+    return { records: 0, wiped: true };
+  }
+  const todo = targets.filter((t) => t.from < ends.get(t)!);
+  if (todo.length === 0) return { records: 0, wiped: false };
+  const started = Date.now();
+  const consumer = log.consumer({ maxPollRecords: 10_000 });
+  let records = 0;
+  try {
+    consumer.assign(todo.map((t) => ({ topic: t.topic, partition: t.partition })));
+    for (const t of todo) consumer.seek({ topic: t.topic, partition: t.partition }, t.from);
+    const remaining = new Set(todo);
+    const byPartition = new Map(todo.map((t) => [`${t.topic}\u0000${t.partition}`, t]));
+    while (remaining.size > 0) {
+      const batch = await consumer.poll(100);
+      const groups = new Map<RestoreTarget, typeof batch>();
+      for (const r of batch) {
+        const t = byPartition.get(`${r.topic}\u0000${r.partition}`)!;
+        if (r.offset >= ends.get(t)!) continue;
+        const list = groups.get(t) ?? [];
+        list.push(r);
+        groups.set(t, list);
+      }
+      for (const [t, list] of groups) {
+        const next = list[list.length - 1]!.offset + 1;
+        await stores.applyRestored(t.store, list, next);
+        records += list.length;
+      }
+      for (const t of [...remaining]) {
+        if (consumer.position({ topic: t.topic, partition: t.partition }) >= ends.get(t)!) {
+          // Checkpoint at the end (past any transaction markers) so the next start skips them too.
+          await stores.applyRestored(t.store, [], ends.get(t)!);
+          remaining.delete(t);
+        }
+      }
+    }
+  } finally {
+    await consumer.close();
+  }
+  const ms = Date.now() - started;
+  logger.info(`task ${taskId}: restored ${records} record(s) into ${todo.map((t) => t.store.def.name).join(', ')} in ${ms} ms`, {
+    from: Object.fromEntries(todo.map((t) => [`${t.topic}-${t.partition}`, `${t.from}..${ends.get(t)}`])),
+  });
+  return { records, wiped: false };
+}
