@@ -1,7 +1,8 @@
 import type { StreamsRuntime } from '../../runtime/streams-runtime.js';
 import { argumentError, commonHelp, intFlag, loggerFromFlags, logOptions, parseFlags, positionals, stateDirHelp } from '../args.js';
 import type { Command, CliIO } from '../command.js';
-import { openLog } from '../open-log.js';
+import { defaultStateDir, openLog } from '../open-log.js';
+import { join, resolve } from 'node:path';
 import { stopSignals } from '../signals.js';
 import { topologyHelp, topologyOptions, typecheckWanted } from '../topology-flags.js';
 
@@ -53,7 +54,8 @@ Examples:
     });
     const log = await openLog(values, { cwd: io.cwd });
     try {
-      const runtime = new StreamsRuntime(app, { log, logger });
+      const stateDir = join(resolve(io.cwd, values['state-dir'] ?? defaultStateDir), 'state');
+      const runtime = new StreamsRuntime(app, { log, logger, stateDir });
       const stopped = runtime.stopped.then(
         (): Outcome => ({ kind: 'stopped' }),
         (error: unknown): Outcome => ({ kind: 'failed', error }),
@@ -94,6 +96,7 @@ function printSummary(io: CliIO, applicationId: string, stats: ReturnType<Stream
     `${applicationId}: idle, stopped\n` +
       `  records in:  ${stats.recordsIn}\n` +
       `  records out: ${total(stats.recordsOut)}${detail(stats.recordsOut)}\n` +
-      `  dropped:     ${total(stats.dropped)}${detail(stats.dropped)}\n`,
+      `  dropped:     ${total(stats.dropped)}${detail(stats.dropped)}\n` +
+      `  restored:    ${stats.restored} changelog record(s) into local state\n`,
   );
 }
