@@ -18,6 +18,7 @@ import {
   type KeyRange,
   type TaskStateBackend,
 } from '../../src/state/backend/index.js';
+import type { MemoryTaskStateBackend } from '../../src/state/backend/memory-backend.js';
 
 let root: string;
 let n = 0;
@@ -193,7 +194,7 @@ for (const kind of ['memory', 'sqlite', 'level'] as const satisfies readonly Bac
         }
       });
     } else {
-      test('a sync scan left open blocks write() with IllegalStateError until it is closed', async () => {
+      test('a sync scan left open blocks write() with IllegalStateError until it is closed, and close() ends it', async () => {
         const backend = await open();
         try {
           await backend.write([1, 2, 3].map((i) => ({ store: 's', key: key4(i), value: b('v') })), [], {});
@@ -209,10 +210,16 @@ for (const kind of ['memory', 'sqlite', 'level'] as const satisfies readonly Bac
             assert.match(err.message, /1 range\(\) scan\(s\) still open/);
             return true;
           });
+          if (kind === 'sqlite') assert.throws(() => backend.store('new'), IllegalStateError); // a table cannot be created under a scan
           open.return!();
           for (const e of store.range()) if (e.key.readUInt32BE() === 2) break; // left early: closed by break
           await backend.write([{ store: 's', key: key4(9), value: b('v') }], [], {});
           assert.equal(store.approximateCount(), 4);
+          // close() ends a scan left open; it then says so.
+          const left = store.range()[Symbol.iterator]();
+          left.next();
+          await backend.close();
+          assert.throws(() => left.next(), ClosedError);
         } finally {
           await backend.destroy();
         }
@@ -229,6 +236,10 @@ for (const kind of ['memory', 'sqlite', 'level'] as const satisfies readonly Bac
         key[0] = 0x7a;
         value[0] = 0x7a;
         assert.equal(backend.store('s').get(b('k'))?.toString(), 'v');
+        // writeSync (testTopology's synchronous commits) applies at once.
+        (backend as MemoryTaskStateBackend).writeSync([{ store: 's', key: b('sync'), value: b('1') }], [], { a: 2 });
+        assert.equal(backend.store('s').get(b('sync'))?.toString(), '1');
+        assert.deepEqual(backend.readCheckpoints(), { a: 2 });
         await backend.close();
         const again = await open();
         assert.deepEqual(again.readCheckpoints(), {});

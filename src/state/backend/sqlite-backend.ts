@@ -112,13 +112,17 @@ class SqliteStore implements KeyValueBytesStore {
   }
 
   private *scan(r: NormalizedRange): Generator<BytesEntry, void, undefined> {
+    if (this.backend.closed) throw closedError('sqlite', `range() on store '${this.name}'`);
     const rows = this.rangeStatement(r).iterate(...this.params(r, r.limit)) as IterableIterator<Row>;
-    this.backend.openScans++;
+    const open = this.backend.openScans;
+    open.add(rows);
     try {
       for (const row of rows) yield { key: row[0], value: row[1] };
     } finally {
-      this.backend.openScans--;
+      open.delete(rows);
     }
+    // close() ends open scans: say so rather than end as if the range were done.
+    if (this.backend.closed) throw closedError('sqlite', `range() on store '${this.name}'`);
   }
 
   rangeAsync(range?: KeyRange): AsyncIterable<BytesEntry> {
@@ -160,8 +164,8 @@ export class SqliteTaskStateBackend implements TaskStateBackend {
   readonly kind = 'sqlite' as const;
   readonly persistent = true;
   closed = false;
-  /** Sync scans started and not finished: SQLite cannot write under them. */
-  openScans = 0;
+  /** Statement iterators of sync scans started and not finished: SQLite cannot write under them. */
+  readonly openScans = new Set<IterableIterator<unknown>>();
   readonly db: Database.Database;
   private readonly stores = new Map<string, SqliteStore>();
   private readonly queue = new WriteQueue();
@@ -205,6 +209,9 @@ export class SqliteTaskStateBackend implements TaskStateBackend {
     assertStoreName(name);
     let store = this.stores.get(name);
     if (store === undefined) {
+      if (this.openScans.size > 0) {
+        throw new IllegalStateError(`store('${name}'): a new store cannot be created while a range() scan is open: open the task's stores before scanning`);
+      }
       // A store is a table, created at once (an empty table commits nothing that matters).
       const id = this.db.transaction(() => {
         const id = Number(this.insertStore.run(name).lastInsertRowid);
@@ -225,8 +232,8 @@ export class SqliteTaskStateBackend implements TaskStateBackend {
 
   private apply(writes: readonly StoreWrite[], rangeDeletes: readonly RangeDelete[], checkpoints: Readonly<Record<string, number>>): void {
     if (this.closed) throw closedError('sqlite', 'write()');
-    if (this.openScans > 0) {
-      throw new IllegalStateError(`write(): ${this.openScans} range() scan(s) still open: run them to the end or close them (break / return()) before the commit`);
+    if (this.openScans.size > 0) {
+      throw new IllegalStateError(`write(): ${this.openScans.size} range() scan(s) still open: run them to the end or close them (break / return()) before the commit`);
     }
     for (const d of rangeDeletes) this.open(d.store);
     for (const w of writes) this.open(w.store);
@@ -273,6 +280,8 @@ export class SqliteTaskStateBackend implements TaskStateBackend {
     await this.queue.drain();
     if (this.closed) return;
     this.closed = true;
+    for (const rows of this.openScans) rows.return?.();
+    this.openScans.clear();
     this.db.close();
   }
 

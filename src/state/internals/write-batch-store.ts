@@ -15,10 +15,16 @@ export class WriteBatchStore {
   /** Physical key -> new value, or null for a delete. Ordered, so ranges merge in one pass. */
   private readonly overlay: Overlay = new BTree<Buffer, Buffer | null>(undefined, Buffer.compare);
   private pendingRangeDeletes: RangeDelete[] = [];
+  /**
+   * Committed values read or written recently (undefined = known absent), so hot keys do not
+   * go to the backend on every record. Bounded; the oldest entries leave first.
+   */
+  private readonly cache = new Map<string, Buffer | undefined>();
 
   constructor(
     readonly name: string,
     private readonly committed: KeyValueBytesStore,
+    private readonly cacheEntries = 50_000,
   ) {}
 
   get size(): number {
@@ -34,7 +40,17 @@ export class WriteBatchStore {
     const v = this.overlay.get(key);
     if (v !== undefined) return v === null ? undefined : v;
     if (this.pendingRangeDeletes.length > 0 && this.inDeletedRange(key)) return undefined;
-    return this.committed.get(key);
+    if (this.cacheEntries === 0) return this.committed.get(key);
+    const id = key.toString('latin1');
+    if (this.cache.has(id)) return this.cache.get(id);
+    const value = this.committed.get(key);
+    this.remember(id, value);
+    return value;
+  }
+
+  private remember(id: string, value: Buffer | undefined): void {
+    if (this.cache.size >= this.cacheEntries) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(id, value);
   }
 
   put(key: Buffer, value: Buffer | null): void {
@@ -111,6 +127,15 @@ export class WriteBatchStore {
       writes.push({ store: this.name, key, value });
     });
     const rangeDeletes = this.pendingRangeDeletes;
+    if (this.cacheEntries > 0) {
+      // What is drained becomes the committed state: keep it warm.
+      if (rangeDeletes.length > 0) this.cache.clear();
+      for (const w of writes) {
+        const id = w.key.toString('latin1');
+        this.cache.delete(id);
+        this.remember(id, w.value ?? undefined);
+      }
+    }
     this.overlay.clear();
     this.pendingRangeDeletes = [];
     return { writes, rangeDeletes };
