@@ -21,7 +21,7 @@ describe('tributary run', () => {
     assert.equal((await cli(['produce', 'in'], orders(1.5, -1, 2, 0))).code, 0);
     const r = await cli(['run', topology, '--until-idle', '--idle-ms', '200']);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, 'cli-filter-map: idle, stopped\n  records in:  4\n  records out: 2 (out: 2)\n  dropped:     0\n');
+    assert.equal(r.stdout, 'cli-filter-map: idle, stopped\n  records in:  4\n  records out: 2 (out: 2)\n  dropped:     0\n  restored:    0 changelog record(s) into local state\n');
     assert.deepEqual(
       (await readOut()).map((rec) => [rec.key, rec.value]),
       [['o0', { id: 'o0', cents: 150 }], ['o2', { id: 'o2', cents: 200 }]],
