@@ -200,6 +200,7 @@ export class KStream<K, V> {
     const name = this.ctx.nodeName(left ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-JOIN', named?.name);
     const store = table.queryableStoreName;
     this.ctx.topology.addProcessor({ name, parents: [source.nodeName], supplier: () => new StreamTableJoinProcessor<K, V, VT, VR>(store, joiner, left), stores: [store] });
+    this.ctx.topology.addCopartitionGroup([source.nodeName, table.nodeName]);
     return new KStream<K, VR>(this.ctx, name, this.keySerde, undefined, false);
   }
 

@@ -39,6 +39,14 @@ export async function ensureTopics(log: Log, topology: Topology, config: Resolve
   if (known.length > 0) for (const d of await log.admin.describeTopics(known)) counts.set(d.name, d.partitions);
 
   const internal = topology.resolveInternalPartitions(counts);
+  for (const group of topology.copartitionGroups) {
+    const sizes = group.map((t) => [t, counts.get(t) ?? internal.get(t)] as const);
+    if (new Set(sizes.map(([, n]) => n)).size > 1) {
+      throw new TopicError(
+        `topics ${sizes.map(([t, n]) => `'${t}' (${n} partitions)`).join(', ')} are joined, so they must be co-partitioned: give them the same partition count, or repartition one side first (repartition({ partitions }))`,
+      );
+    }
+  }
   const internalExisting = [...internal.keys()].filter((t) => existing.has(t));
   if (internalExisting.length > 0) {
     for (const d of await log.admin.describeTopics(internalExisting)) {

@@ -14,6 +14,7 @@ export class TopologyBuilder {
   private readonly topicToSource = new Map<string, string>();
   private readonly internalTopics = new Map<string, InternalTopicDef>();
   private readonly stores = new Map<string, StoreDefinition>();
+  private readonly copartitionGroups: string[][] = [];
 
   constructor(readonly applicationId: string) {}
 
@@ -59,6 +60,15 @@ export class TopologyBuilder {
     }
   }
 
+  /**
+   * The inputs of these nodes must be co-partitioned (a join): the topics feeding them must have
+   * the same partition count, checked when the application starts.
+   */
+  addCopartitionGroup(nodeNames: string[]): void {
+    for (const n of nodeNames) if (!this.nodes.has(n)) throw new TopologyError(`co-partitioning: node '${n}' does not exist`);
+    this.copartitionGroups.push(nodeNames);
+  }
+
   hasStore(name: string): boolean {
     return this.stores.has(name);
   }
@@ -77,7 +87,15 @@ export class TopologyBuilder {
     }
     const subtopologies = this.groupSubtopologies();
     checkNoTopicCycle(subtopologies);
-    return new Topology(this.applicationId, subtopologies, [...this.internalTopics.values()], new Map(this.nodes), new Map(this.stores));
+    const groups = this.copartitionGroups.map((nodes) => [...new Set(nodes.flatMap((n) => this.sourceTopicsUpstreamOf(n)))]);
+    return new Topology(this.applicationId, subtopologies, [...this.internalTopics.values()], new Map(this.nodes), new Map(this.stores), groups);
+  }
+
+  /** The topics read by the sources a node descends from. */
+  private sourceTopicsUpstreamOf(name: string): string[] {
+    const node = this.nodes.get(name)!;
+    if (node.kind === 'source') return [...node.topics];
+    return [...new Set(node.parents.flatMap((p) => this.sourceTopicsUpstreamOf(p)))];
   }
 
   private add(node: NodeDef): void {

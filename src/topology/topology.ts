@@ -22,6 +22,8 @@ export class Topology {
     readonly internalTopics: readonly InternalTopicDef[],
     readonly nodes: ReadonlyMap<string, NodeDef>,
     readonly stores: ReadonlyMap<string, StoreDefinition> = new Map(),
+    /** Sets of topics that must have equal partition counts (the inputs of joins). */
+    readonly copartitionGroups: readonly (readonly string[])[] = [],
   ) {
     this.internalByName = new Map(internalTopics.map((t) => [t.name, t]));
     for (const s of subtopologies) for (const t of s.sourceTopics) this.bySourceTopic.set(t, s);
@@ -80,6 +82,13 @@ export class Topology {
       return n;
     };
     for (const def of this.internalTopics) countOf(def.name);
+    // A repartition topic feeding a join gets the partition count of the join's other inputs.
+    for (const group of this.copartitionGroups) {
+      const fixed = group.filter((t) => !this.internalByName.has(t) || this.internalByName.get(t)!.partitions !== undefined);
+      if (fixed.length === 0) continue;
+      const n = Math.max(...fixed.map(countOf));
+      for (const t of group) if (this.internalByName.get(t)?.partitions === undefined && this.internalByName.has(t)) resolved.set(t, n);
+    }
     return resolved;
   }
 

@@ -185,4 +185,14 @@ describe('StreamsRuntime on the embedded log', () => {
     const committed = await log.admin.committedOffsets('strict', ['in']);
     assert.ok(committed.every((c) => c.offset <= 1), `committed past the poison record: ${JSON.stringify(committed)}`);
   });
+
+  it('refuses to start a join of topics that are not co-partitioned, naming them', async () => {
+    await log.admin.createTopics([{ name: 'orders', partitions: 4 }, { name: 'customers', partitions: 2 }]);
+    const joined = app('copart', (b) => {
+      const customers = b.table('customers');
+      b.stream('orders').join(customers, (o, c) => ({ o, c })).to('out');
+    });
+    const runtime = new StreamsRuntime(joined, { log, logger: silentLogger });
+    await assert.rejects(runtime.start(), (err: unknown) => err instanceof TopicError && /'orders' \(4 partitions\), 'customers' \(2 partitions\) are joined/.test((err as Error).message));
+  });
 });
