@@ -1,8 +1,12 @@
 import type { App } from '../dsl/app.js';
-import { FencedError, IllegalStateError, TributaryError } from '../errors/index.js';
+import { FencedError, IllegalStateError, TopologyError, TributaryError } from '../errors/index.js';
+import type { ReadOnlyKeyValueStore, ReadOnlyWindowStore } from '../state/store-types.js';
+import { compositeKeyValueStore, compositeWindowStore } from './queryable-stores.js';
 import { join } from 'node:path';
 import type { Log, LogConsumer, LogProducer, OffsetCommit, TopicPartition } from '../log/types.js';
 import type { Topology } from '../topology/topology.js';
+import { checkCopartitioning } from './copartition.js';
+import { GlobalStateManager } from './global-state.js';
 import { createLogger, type Logger } from './logger.js';
 import { TaskManager } from './task-manager.js';
 import { ensureTopics } from './topic-setup.js';
@@ -51,6 +55,7 @@ export class StreamsRuntime {
   private readonly pollMs: number;
   private topology!: Topology;
   private tasks!: TaskManager;
+  private global: GlobalStateManager | undefined;
   private consumer!: LogConsumer;
   private producer!: LogProducer;
   private stopRequested = false;
@@ -86,6 +91,10 @@ export class StreamsRuntime {
     try {
       this.topology = this.app.topology();
       const partitionCounts = await ensureTopics(log, this.topology, config, this.logger);
+      checkCopartitioning(this.topology, partitionCounts);
+      const stateDir = this.options.stateDir ?? join('.tributary', 'state');
+      // Global tables are read to their end before any task runs.
+      this.global = await GlobalStateManager.start({ log, topology: this.topology, config, stateDir, logger: this.logger });
       this.tasks = new TaskManager({
         topology: this.topology,
         config,
@@ -93,7 +102,8 @@ export class StreamsRuntime {
         partitionCounts,
         logger: this.logger,
         log,
-        stateDir: this.options.stateDir ?? join('.tributary', 'state'),
+        stateDir,
+        globalStores: this.global?.views,
       });
       this.producer = log.producer({ transactionalId: config.processingGuarantee === 'exactly-once' ? this.app.applicationId : undefined });
       this.consumer = log.consumer({ groupId: this.app.applicationId, maxPollRecords: config.maxPollRecords, isolationLevel: 'read_committed' });
@@ -139,6 +149,21 @@ export class StreamsRuntime {
     });
   }
 
+  /**
+   * A read-only handle on a state store of this instance by name, across its tasks (local
+   * interactive queries). Key-value stores give a ReadOnlyKeyValueStore, window stores a
+   * ReadOnlyWindowStore. Reads include what tasks have processed but not yet committed.
+   */
+  store<S = ReadOnlyKeyValueStore<unknown, unknown>>(name: string): S {
+    if (this.topology === undefined) throw new IllegalStateError('store(): start() the runtime first');
+    const def = this.topology.stores.get(name);
+    if (def === undefined) throw new TopologyError(`no store named '${name}' (stores: ${[...this.topology.stores.keys()].join(', ') || 'none'})`);
+    const typed = () => this.tasks.activeTasks().map((t) => t.stateStore(name)).filter((s) => s !== undefined);
+    if (def.kind === 'key-value') return compositeKeyValueStore(name, typed as () => ReadOnlyKeyValueStore<unknown, unknown>[]) as S;
+    if (def.kind === 'window') return compositeWindowStore(name, typed as () => ReadOnlyWindowStore<unknown, unknown>[]) as S;
+    throw new TopologyError(`store '${name}' is a ${def.kind} store; only key-value and window stores can be queried here so far`);
+  }
+
   stats(): RuntimeStats {
     if (this.tasks === undefined) return { recordsIn: 0, recordsOut: {}, dropped: {}, commits: 0, restored: 0 };
     const s = this.tasks.stats();
@@ -167,6 +192,7 @@ export class StreamsRuntime {
           this.tasks.route(records);
           this.lastActivityAt = this.clock();
         }
+        if (this.global !== undefined && (await this.global.update()) > 0) this.lastActivityAt = this.clock();
         let early = false;
         for (const task of this.tasks.activeTasks()) {
           if (task.buffered > 0) task.process(config.maxPollRecords);
@@ -184,6 +210,7 @@ export class StreamsRuntime {
       await this.commit();
       await this.consumer.close();
       await this.tasks.closeAll();
+      await this.global?.close();
       await this.producer.close();
       this.runtimeState = 'stopped';
       this.logger.info(`application '${this.app.applicationId}' stopped`, { ...this.stats() });
@@ -288,6 +315,7 @@ export class StreamsRuntime {
     }
     try {
       await this.tasks?.closeAll();
+      await this.global?.close();
       await this.producer?.close();
     } catch {
       /* as above */

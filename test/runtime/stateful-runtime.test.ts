@@ -145,4 +145,22 @@ describe('stateful runtime on the embedded log', () => {
     const counts = await lastPerKey(log, 'per-user');
     assert.equal(counts.get(value.user), 1, 'the stale local count was dropped, not continued');
   });
+
+  it('answers local interactive queries from a running app, by store name', async () => {
+    await log.admin.createTopics([{ name: 'clicks', partitions: 3 }]);
+    await produce(clicks(300), 0);
+    const runtime = new StreamsRuntime(topologyFor('sqlite'), { log, logger: silentLogger, pollMs: 20, stateDir: join(dir, 'state') });
+    await runtime.start();
+    await runtime.waitUntilIdle(150);
+    const perUser = runtime.store<import('../../src/index.js').ReadOnlyKeyValueStore<string, number>>('per-user');
+    const expected = new Map<string, number>();
+    for (const [, c] of clicks(300)) expected.set(c.user, (expected.get(c.user) ?? 0) + 1);
+    for (const [user, n] of expected) assert.equal(perUser.get(user), n);
+    assert.equal(perUser.get('nobody'), undefined);
+    assert.equal([...perUser.all()].length, expected.size);
+    const windows = runtime.store<import('../../src/index.js').ReadOnlyWindowStore<string, number>>('per-page-window');
+    assert.equal(windows.fetch('p0', 0), 20);
+    assert.throws(() => runtime.store('nope'), /no store named 'nope'/);
+    await runtime.close();
+  });
 });
