@@ -33,21 +33,26 @@ export function compositeKeyValueStore<K, V>(name: string, stores: () => ReadOnl
 
 export function compositeWindowStore<K, V>(name: string, stores: () => ReadOnlyWindowStore<K, V>[]): ReadOnlyWindowStore<K, V> {
   const first = () => stores()[0];
+  function fetch(key: K, windowStart: number): V | undefined;
+  function fetch(key: K, timeFrom: number, timeTo: number): IterableIterator<{ windowStart: number; value: V }>;
+  function fetch(key: K, windowStart: number, timeTo?: number): V | undefined | IterableIterator<{ windowStart: number; value: V }> {
+    if (timeTo !== undefined) return fetchRange(key, windowStart, timeTo);
+    for (const s of stores()) {
+      const v = s.fetch(key, windowStart);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  }
+  function* fetchRange(key: K, timeFrom: number, timeTo: number) {
+    for (const s of stores()) yield* s.fetchRange(key, timeFrom, timeTo);
+  }
   return {
     name,
     get retentionMs() {
       return first()?.retentionMs ?? 0;
     },
-    fetch(key: K, windowStart: number): V | undefined {
-      for (const s of stores()) {
-        const v = s.fetch(key, windowStart);
-        if (v !== undefined) return v;
-      }
-      return undefined;
-    },
-    *fetchRange(key: K, timeFrom: number, timeTo: number) {
-      for (const s of stores()) yield* s.fetchRange(key, timeFrom, timeTo);
-    },
+    fetch,
+    fetchRange,
     *fetchAll(timeFrom: number, timeTo: number): IterableIterator<KeyValue<Windowed<K>, V>> {
       for (const s of stores()) yield* s.fetchAll(timeFrom, timeTo);
     },

@@ -45,6 +45,8 @@ export interface ReadOnlyWindowStore<K, V> {
   readonly name: string;
   /** The value of one window of a key. */
   fetch(key: K, windowStart: number): V | undefined;
+  /** Windows of a key starting in [timeFrom, timeTo], oldest first (Kafka Streams' fetch(key, from, to)). */
+  fetch(key: K, timeFrom: number, timeTo: number): IterableIterator<{ windowStart: number; value: V }>;
   /** Windows of a key starting in [timeFrom, timeTo], oldest first. */
   fetchRange(key: K, timeFrom: number, timeTo: number): IterableIterator<{ windowStart: number; value: V }>;
   /** Windows of every key starting in [timeFrom, timeTo]. */

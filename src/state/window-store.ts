@@ -37,7 +37,10 @@ export class TypedWindowStore<K, V> implements WindowStore<K, V> {
     this.bytes.put(physical, value === null || value === undefined ? null : this.valueSerde.serialize(value, this.topic));
   }
 
-  fetch(key: K, windowStart: number): V | undefined {
+  fetch(key: K, windowStart: number): V | undefined;
+  fetch(key: K, timeFrom: number, timeTo: number): IterableIterator<{ windowStart: number; value: V }>;
+  fetch(key: K, windowStart: number, timeTo?: number): V | undefined | IterableIterator<{ windowStart: number; value: V }> {
+    if (timeTo !== undefined) return this.fetchRange(key, windowStart, timeTo);
     if (windowStart < this.observedTime - this.retentionMs) return undefined;
     const v = this.bytes.get(windowKey(this.segmentOf(windowStart), this.keySerde.serialize(key, this.topic), windowStart, 0));
     return v === undefined ? undefined : this.valueSerde.deserialize(v, this.topic);

@@ -114,6 +114,9 @@ describe('aggregations (testTopology)', () => {
     ]);
     assert.deepEqual(t.droppedRecords(), { 'late-record': 1 });
     assert.equal(t.store<WindowStore<string, number>>('win-counts').fetch('a', 10), 1);
+    const range = [...t.store<WindowStore<string, number>>('win-counts').fetch('a', 0, 30)];
+    assert.deepEqual(range, [{ windowStart: 0, value: 3 }, { windowStart: 10, value: 1 }, { windowStart: 20, value: 1 }]);
+    assert.deepEqual([...t.store<WindowStore<string, number>>('win-counts').fetchAll(10, 10)].map((e) => [e.key.key, e.value]), [['a', 1], ['b', 1]]);
   });
 
   it('hopping windows put a record in every window it falls in', () => {
