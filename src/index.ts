@@ -8,6 +8,9 @@ export { KStream, type Named, type Produced, type Repartitioned, type ProcessOpt
 export { BranchedKStream } from './dsl/branched-kstream.js';
 export { KTable, untilWindowCloses, type Suppressed } from './dsl/ktable.js';
 export { KGroupedStream, TimeWindowedKStream } from './dsl/kgrouped-stream.js';
+export { KGroupedTable } from './dsl/kgrouped-table.js';
+export { GlobalKTable } from './dsl/global-ktable.js';
+export type { StreamJoined } from './dsl/kstream.js';
 export { TimeWindows, SlidingWindows, SessionWindows, JoinWindows } from './dsl/windows.js';
 export type { Materialized } from './dsl/materialized.js';
 export type { Grouped } from './dsl/kstream.js';

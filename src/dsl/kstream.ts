@@ -1,9 +1,13 @@
 import { TopologyError } from '../errors/index.js';
 import type { ProcessorSupplier } from '../processor/types.js';
 import type { Serde } from '../serde/serde.js';
+import type { BackendKind } from '../state/backend/types.js';
 import type { StreamPartitioner, TopicNameExtractor } from '../topology/nodes.js';
 import { BranchedKStream } from './branched-kstream.js';
+import { GlobalKTable } from './global-ktable.js';
 import { StreamTableJoinProcessor, TableSourceProcessor } from './internals/stateful-processors.js';
+import { StreamGlobalJoinProcessor } from './internals/stream-global-join.js';
+import { JoinTimes, StreamStreamJoinProcessor, type StreamStreamJoinSpec } from './internals/stream-stream-join.js';
 import type { KGroupedStream } from './kgrouped-stream.js';
 import type { KTable } from './ktable.js';
 import type { Materialized } from './materialized.js';
@@ -18,6 +22,7 @@ import {
   PeekProcessor,
   SelectKeyProcessor,
 } from './internals/stateless-processors.js';
+import { JoinWindows } from './windows.js';
 
 /** Names an operation; the name appears in describe() and must be unique in the topology. */
 export interface Named {
@@ -42,6 +47,23 @@ export interface Repartitioned<K, V> extends Named {
 export interface Grouped<K, V> extends Named {
   key?: Serde<K>;
   value?: Serde<V>;
+}
+
+/**
+ * Serdes and stores of a stream-stream join (Kafka Streams' StreamJoined). The join keeps each
+ * side's records in a window store, `<store>-this-join-store` and `<store>-other-join-store`,
+ * and (left and outer joins) records still waiting for a partner in
+ * `<store>-outer-shared-join-store`; without `store`, names are generated.
+ */
+export interface StreamJoined<K, V, VO> extends Named {
+  store?: string;
+  key?: Serde<K>;
+  value?: Serde<V>;
+  otherValue?: Serde<VO>;
+  /** Default: the app's stateBackend ('level' cannot hold join windows: it cannot scan synchronously). */
+  backend?: BackendKind;
+  /** Log the join stores to changelog topics (default true). */
+  logging?: boolean;
 }
 
 export interface ProcessOptions extends Named {
@@ -183,14 +205,126 @@ export class KStream<K, V> {
     return this.ctx.factories.table(this.ctx, name, options?.key ?? this.keySerde, options?.value ?? this.valueSerde, store);
   }
 
+  /**
+   * Joins with another stream: each pair of records with the same key whose timestamps are
+   * within the window (`JoinWindows.ofTimeDifference(ms).grace(ms)`) gives a result, stamped
+   * with the later of the two timestamps. Both sides are kept in window stores; a side whose key
+   * may have changed is repartitioned first, so that the two are co-partitioned.
+   * @example clicks.join(views, (c, v) => ({ ...c, view: v }), JoinWindows.ofTimeDifference(60_000).grace(5_000))
+   */
+  join<VO, VR>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO, key: K) => VR, windows: JoinWindows, options?: StreamJoined<K, V, VO>): KStream<K, VR>;
   /** Joins each record with the table's current value for its key; records without one are dropped. */
-  join<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, named?: Named): KStream<K, VR> {
-    return this.joinTable(table, joiner as (v: V, t: VT | null, k: K) => VR, false, named);
+  join<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, named?: Named): KStream<K, VR>;
+  /**
+   * Joins each record with the row of a global table that `keySelector(key, value)` names;
+   * records that find none are dropped. No repartitioning: every instance holds the whole table.
+   */
+  join<GK, GV, VR>(globalTable: GlobalKTable<GK, GV>, keySelector: (key: K, value: V) => GK, joiner: (value: V, globalValue: GV, key: K) => VR, named?: Named): KStream<K, VR>;
+  join(other: unknown, a: any, b?: any, c?: any): KStream<any, any> {
+    if (other instanceof KStream) return this.joinStream(other, a, b, 'inner', c);
+    if (other instanceof GlobalKTable) return this.joinGlobal(other, a, b, false, c);
+    return this.joinTable(other as KTable<K, unknown>, a, false, b);
   }
 
-  /** Like join, but records without a table value are joined with null. */
-  leftJoin<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null, key: K) => VR, named?: Named): KStream<K, VR> {
-    return this.joinTable(table, joiner, true, named);
+  /**
+   * Like join, but a record of this stream that finds no partner within the window is emitted
+   * joined with null, once its window has closed (stream time past its timestamp + after +
+   * grace), never before: no spurious null results. With a table (or global table): records
+   * without a table value are joined with null.
+   */
+  leftJoin<VO, VR>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO | null, key: K) => VR, windows: JoinWindows, options?: StreamJoined<K, V, VO>): KStream<K, VR>;
+  leftJoin<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null, key: K) => VR, named?: Named): KStream<K, VR>;
+  leftJoin<GK, GV, VR>(globalTable: GlobalKTable<GK, GV>, keySelector: (key: K, value: V) => GK, joiner: (value: V, globalValue: GV | null, key: K) => VR, named?: Named): KStream<K, VR>;
+  leftJoin(other: unknown, a: any, b?: any, c?: any): KStream<any, any> {
+    if (other instanceof KStream) return this.joinStream(other, a, b, 'left', c);
+    if (other instanceof GlobalKTable) return this.joinGlobal(other, a, b, true, c);
+    return this.joinTable(other as KTable<K, unknown>, a, true, b);
+  }
+
+  /**
+   * Like join, but records of either stream that find no partner within the window are emitted
+   * joined with null (the missing side), once their window has closed.
+   */
+  outerJoin<VO, VR>(other: KStream<K, VO>, joiner: (value: V | null, otherValue: VO | null, key: K) => VR, windows: JoinWindows, options?: StreamJoined<K, V, VO>): KStream<K, VR> {
+    if (!(other instanceof KStream)) throw new TopologyError('outerJoin: the other side must be a KStream (tables join with join/leftJoin)');
+    return this.joinStream(other, joiner, windows, 'outer', options);
+  }
+
+  private joinStream<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V | null, otherValue: VO | null, key: K) => VR,
+    windows: JoinWindows,
+    kind: 'inner' | 'left' | 'outer',
+    options?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR> {
+    if (other.ctx !== this.ctx) throw new TopologyError('join: both streams must come from the same builder');
+    if (typeof joiner !== 'function') throw new TopologyError('join: the joiner must be a function (value, otherValue, key) => result');
+    if (!(windows instanceof JoinWindows)) throw new TopologyError('a stream-stream join needs JoinWindows: join(other, joiner, JoinWindows.ofTimeDifference(ms).grace(ms))');
+    const named = options?.name;
+    const base = named ?? this.ctx.nodeName('KSTREAM-JOIN');
+    const where = `join at '${base}'`;
+    const keySerde = this.ctx.requireSerde('key', options?.key, this.keySerde ?? other.keySerde, where) as Serde<K>;
+    const thisValueSerde = this.ctx.requireSerde('value', options?.value, this.valueSerde, where) as Serde<V>;
+    const otherValueSerde = this.ctx.requireSerde('value', options?.otherValue, other.valueSerde, where) as Serde<VO>;
+    // Co-partitioning: a side whose key may have changed goes through a repartition topic.
+    const left = this.repartitionRequired ? this.repartition({ name: `${base}-left`, key: keySerde, value: thisValueSerde }) : this;
+    const right = other.repartitionRequired ? other.repartition({ name: `${base}-right`, key: keySerde, value: otherValueSerde }) : other;
+    // Kafka Streams' names: the side that emits unmatched records is an OUTER one.
+    const thisName = this.ctx.nodeName(kind === 'outer' ? 'KSTREAM-OUTERTHIS' : 'KSTREAM-JOINTHIS', named === undefined ? undefined : `${named}-this-join`);
+    const otherName = this.ctx.nodeName(kind === 'inner' ? 'KSTREAM-JOINOTHER' : 'KSTREAM-OUTEROTHER', named === undefined ? undefined : `${named}-other-join`);
+    const storePrefix = options?.store;
+    const retentionMs = windows.beforeMs + windows.afterMs + windows.graceMs;
+    const changelog = options?.logging === false ? ('none' as const) : ('internal' as const);
+    const windowStore = (name: string, valueSerde: Serde<unknown>) =>
+      this.ctx.declareStore({ name, kind: 'window', keySerde, valueSerde, backend: options?.backend, changelog, retentionMs, retainDuplicates: true });
+    const thisStore = windowStore(storePrefix !== undefined ? `${storePrefix}-this-join-store` : `${thisName}-store`, thisValueSerde as Serde<unknown>);
+    const otherStore = windowStore(storePrefix !== undefined ? `${storePrefix}-other-join-store` : `${otherName}-store`, otherValueSerde as Serde<unknown>);
+    let outerStore: string | undefined;
+    if (kind !== 'inner') {
+      const bytes: Serde<Buffer> = { name: 'bytes', serialize: (v) => v, deserialize: (v) => v };
+      outerStore = this.ctx.declareStore({
+        name: storePrefix !== undefined ? `${storePrefix}-outer-shared-join-store` : `${this.ctx.nodeName('KSTREAM-OUTERSHARED')}-store`,
+        kind: 'key-value',
+        keySerde: bytes,
+        valueSerde: bytes,
+        backend: options?.backend,
+        changelog,
+      });
+    }
+    const spec: StreamStreamJoinSpec<K, V, VO, VR> = {
+      leftStore: thisStore,
+      rightStore: otherStore,
+      outerStore,
+      beforeMs: windows.beforeMs,
+      afterMs: windows.afterMs,
+      graceMs: windows.graceMs,
+      leftOuter: kind !== 'inner',
+      rightOuter: kind === 'outer',
+      joiner,
+      times: new JoinTimes(),
+      keySerde,
+      leftValueSerde: thisValueSerde,
+      rightValueSerde: otherValueSerde,
+    };
+    const stores = outerStore === undefined ? [thisStore, otherStore] : [thisStore, otherStore, outerStore];
+    this.ctx.topology.addProcessor({ name: thisName, parents: [left.nodeName], supplier: () => new StreamStreamJoinProcessor(spec, true), stores });
+    this.ctx.topology.addProcessor({ name: otherName, parents: [right.nodeName], supplier: () => new StreamStreamJoinProcessor(spec, false), stores });
+    const name = this.ctx.nodeName('KSTREAM-MERGE', named);
+    this.ctx.topology.addProcessor({ name, parents: [thisName, otherName], supplier: () => new PassThroughProcessor(), stores: [] });
+    this.ctx.topology.addCopartitionGroup([left.nodeName, right.nodeName]);
+    return new KStream<K, VR>(this.ctx, name, keySerde, undefined, false);
+  }
+
+  private joinGlobal<GK, GV, VR>(table: GlobalKTable<GK, GV>, keySelector: (key: K, value: V) => GK, joiner: (value: V, globalValue: GV | null, key: K) => VR, left: boolean, named?: Named): KStream<K, VR> {
+    if (table.ctx !== this.ctx) throw new TopologyError('join: the stream and the global table must come from the same builder');
+    if (typeof keySelector !== 'function' || typeof joiner !== 'function') {
+      throw new TopologyError('join with a global table: pass a key selector and a joiner, join(globalTable, (key, value) => tableKey, (value, tableValue, key) => result)');
+    }
+    const name = this.ctx.nodeName(left ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-JOIN', named?.name);
+    const store = table.queryableStoreName;
+    // The global store is not connected like a task's own: every processor may read global stores.
+    this.ctx.topology.addProcessor({ name, parents: [this.nodeName], supplier: () => new StreamGlobalJoinProcessor<K, V, GK, GV, VR>(store, keySelector, joiner, left), stores: [] });
+    return new KStream<K, VR>(this.ctx, name, this.keySerde, undefined, this.repartitionRequired);
   }
 
   private joinTable<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null, key: K) => VR, left: boolean, named?: Named): KStream<K, VR> {

@@ -1,6 +1,8 @@
 import { TopologyError } from '../errors/index.js';
 import type { Serde } from '../serde/serde.js';
 import type { TimestampExtractor } from '../topology/nodes.js';
+import type { GlobalStoreDefinition } from '../runtime/global-state.js';
+import { GlobalKTable } from './global-ktable.js';
 import type { BuilderContext } from './internals/builder-context.js';
 import { TableSourceProcessor } from './internals/stateful-processors.js';
 import { KStream, type Named } from './kstream.js';
@@ -18,6 +20,10 @@ export interface Consumed<K, V> extends Named {
  * Where a topology starts: `app('id', (b) => { b.stream('in', ...)... })` hands you one.
  */
 export class StreamsBuilder {
+  /** Topics read by stream()/table() and by globalTable(): a topic is read one way only. */
+  private readonly streamTopics = new Set<string>();
+  private readonly globalTopics = new Set<string>();
+
   /** @internal */
   constructor(private readonly ctx: BuilderContext) {}
 
@@ -44,15 +50,45 @@ export class StreamsBuilder {
     return this.ctx.factories.table<K, V>(this.ctx, name, source.keySerde, source.valueSerde, store);
   }
 
+  /**
+   * A table of every partition of a topic, held whole by each instance (Kafka Streams'
+   * GlobalKTable): read to its end before tasks start and kept up to date while they run. Join
+   * streams with it by a key computed from each record, with no co-partitioning. The topic is
+   * the store's changelog; nothing extra is written.
+   */
+  globalTable<K = string, V = unknown>(topic: string, consumed?: Consumed<K, V> & Materialized<K, V>): GlobalKTable<K, V> {
+    if (typeof topic !== 'string' || !/^[a-zA-Z0-9._-]{1,249}$/.test(topic)) throw new TopologyError(`globalTable(): ${JSON.stringify(topic)} is not a valid topic name`);
+    if (this.streamTopics.has(topic)) throw new TopologyError(`topic '${topic}' is already read by stream() or table(); a global table needs a topic of its own`);
+    if (this.globalTopics.has(topic)) throw new TopologyError(`topic '${topic}' is already read by globalTable(): read a topic once and reuse the table`);
+    const where = `globalTable('${topic}')`;
+    const keySerde = this.ctx.requireSerde('key', consumed?.key, undefined, where) as Serde<K>;
+    const valueSerde = this.ctx.requireSerde('value', consumed?.value, undefined, where) as Serde<V>;
+    const def: GlobalStoreDefinition = {
+      name: consumed?.store ?? `${topic}-STATE-STORE`,
+      kind: 'key-value',
+      keySerde,
+      valueSerde,
+      backend: consumed?.backend,
+      changelog: { sourceTopic: topic },
+      global: true,
+    };
+    const store = this.ctx.declareStore(def);
+    this.globalTopics.add(topic);
+    return new GlobalKTable<K, V>(this.ctx, topic, keySerde, valueSerde, store);
+  }
+
   /** A stream of the records of one topic, or of several topics interleaved. */
   stream<K = string, V = unknown>(topics: string | string[], consumed?: Consumed<K, V>): KStream<K, V> {
     const list = typeof topics === 'string' ? [topics] : topics;
     if (!Array.isArray(list) || list.some((t) => typeof t !== 'string')) throw new TopologyError('stream() takes a topic name or an array of topic names');
+    const global = list.find((t) => this.globalTopics.has(t));
+    if (global !== undefined) throw new TopologyError(`topic '${global}' is already read by globalTable(); read a topic one way only`);
     const name = this.ctx.nodeName('KSTREAM-SOURCE', consumed?.name);
     const where = `stream('${list.join("', '")}')`;
     const keySerde = this.ctx.requireSerde('key', consumed?.key, undefined, where);
     const valueSerde = this.ctx.requireSerde('value', consumed?.value, undefined, where);
     this.ctx.topology.addSource({ name, topics: list, keySerde, valueSerde, timestampExtractor: consumed?.timestampExtractor });
+    for (const t of list) this.streamTopics.add(t);
     return new KStream<K, V>(this.ctx, name, keySerde, valueSerde, false);
   }
 }

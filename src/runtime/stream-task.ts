@@ -29,6 +29,8 @@ export interface StreamTaskOptions {
   logger: Logger;
   /** The task's state stores, opened by whoever creates the task (opening is async). */
   stores?: TaskStores;
+  /** Read-only global stores (global tables) by name: every processor may read them. */
+  globalStores?: ReadonlyMap<string, unknown>;
 }
 
 interface Source {
@@ -265,7 +267,7 @@ export class StreamTask implements TaskContext {
   }
 
   stateStore(name: string): unknown {
-    return this.options.stores?.store(name)?.typed;
+    return this.options.stores?.store(name)?.typed ?? this.options.globalStores?.get(name);
   }
 
   // --- internals ---
@@ -348,6 +350,7 @@ export class StreamTask implements TaskContext {
     const sinks = new Map<string, RecordSink>();
     const nodes = new Map<string, ProcessorNode>();
     const sourcesByTopic = new Map<string, Source>();
+    const globalNames = this.options.globalStores === undefined ? [] : [...this.options.globalStores.keys()];
     for (const def of this.options.subtopology.nodes) {
       if (def.kind === 'source') {
         const node = new ProcessorNode(def.name, passThrough(), this);
@@ -360,7 +363,8 @@ export class StreamTask implements TaskContext {
         if (processor === null || typeof processor !== 'object' || typeof processor.process !== 'function') {
           throw new TypeError(`processor supplier of '${def.name}' must return an object with a process(record) method`);
         }
-        const node = new ProcessorNode(def.name, processor as Processor<unknown, unknown, unknown, unknown>, this, def.stores);
+        const stores = globalNames.length === 0 ? def.stores : [...def.stores, ...globalNames];
+        const node = new ProcessorNode(def.name, processor as Processor<unknown, unknown, unknown, unknown>, this, stores);
         nodes.set(def.name, node);
         this.processorNodes.push(node);
         for (const p of def.parents) nodes.get(p)!.addChild(node);

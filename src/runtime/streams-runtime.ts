@@ -5,7 +5,6 @@ import { compositeKeyValueStore, compositeWindowStore } from './queryable-stores
 import { join } from 'node:path';
 import type { Log, LogConsumer, LogProducer, OffsetCommit, TopicPartition } from '../log/types.js';
 import type { Topology } from '../topology/topology.js';
-import { checkCopartitioning } from './copartition.js';
 import { GlobalStateManager } from './global-state.js';
 import { createLogger, type Logger } from './logger.js';
 import { TaskManager } from './task-manager.js';
@@ -91,7 +90,6 @@ export class StreamsRuntime {
     try {
       this.topology = this.app.topology();
       const partitionCounts = await ensureTopics(log, this.topology, config, this.logger);
-      checkCopartitioning(this.topology, partitionCounts);
       const stateDir = this.options.stateDir ?? join('.tributary', 'state');
       // Global tables are read to their end before any task runs.
       this.global = await GlobalStateManager.start({ log, topology: this.topology, config, stateDir, logger: this.logger });
@@ -158,6 +156,9 @@ export class StreamsRuntime {
     if (this.topology === undefined) throw new IllegalStateError('store(): start() the runtime first');
     const def = this.topology.stores.get(name);
     if (def === undefined) throw new TopologyError(`no store named '${name}' (stores: ${[...this.topology.stores.keys()].join(', ') || 'none'})`);
+    // A global table's store is one copy for the whole instance (every task sees the same one).
+    const global = this.global?.views.get(name);
+    if (global !== undefined) return global as S;
     const typed = () => this.tasks.activeTasks().map((t) => t.stateStore(name)).filter((s) => s !== undefined);
     if (def.kind === 'key-value') return compositeKeyValueStore(name, typed as () => ReadOnlyKeyValueStore<unknown, unknown>[]) as S;
     if (def.kind === 'window') return compositeWindowStore(name, typed as () => ReadOnlyWindowStore<unknown, unknown>[]) as S;

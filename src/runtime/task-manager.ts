@@ -17,6 +17,8 @@ export interface TaskManagerOptions {
   log: Log;
   /** Root of local state (`<stateDir>/<applicationId>/<taskId>`). */
   stateDir: string;
+  /** Read-only global stores, shared by every task. */
+  globalStores?: ReadonlyMap<string, unknown>;
 }
 
 /** Totals of tasks that have closed, so runtime stats survive rebalances. */
@@ -87,6 +89,7 @@ export class TaskManager {
         partitionCounts: (topic) => this.options.partitionCounts.get(topic),
         logger: this.options.logger,
         stores,
+        globalStores: this.options.globalStores,
       });
       task.initialize();
       task.completeRestoration();

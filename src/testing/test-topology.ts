@@ -1,5 +1,6 @@
 import type { App } from '../dsl/app.js';
 import type { ConsumedRecord, OutgoingRecord } from '../log/types.js';
+import { GlobalStateStores, globalStoresOf } from '../runtime/global-state.js';
 import { silentLogger, type Logger } from '../runtime/logger.js';
 import { StreamTask } from '../runtime/stream-task.js';
 import { taskId } from '../runtime/task-id.js';
@@ -42,6 +43,8 @@ export class TopologyTestDriver {
   private readonly topics = new Map<string, OutgoingRecord[]>();
   private readonly readPositions = new Map<string, number>();
   private readonly nextOffset = new Map<string, number>();
+  /** Global tables: records piped to their topics go straight into these stores. */
+  private readonly global: GlobalStateStores | undefined;
   private wallClock: number;
   private closed = false;
 
@@ -49,6 +52,8 @@ export class TopologyTestDriver {
     this.topology = app.topology();
     const start = options.startTime;
     this.wallClock = start === undefined ? 0 : typeof start === 'number' ? start : start.getTime();
+    const globals = globalStoresOf(this.topology);
+    this.global = globals.length === 0 ? undefined : GlobalStateStores.inMemory(globals);
     for (const s of this.topology.subtopologies) {
       const task = new StreamTask({
         id: taskId(s.id, 0),
@@ -59,6 +64,7 @@ export class TopologyTestDriver {
         clock: () => this.wallClock,
         partitionCounts: () => 1,
         logger: options.logger ?? silentLogger,
+        globalStores: this.global?.views,
         stores: (() => {
           const defs = this.topology.storesOf(s);
           return defs.length === 0 ? undefined : TaskStores.openInMemory({ applicationId: app.applicationId, taskId: taskId(s.id, 0), partition: 0, stores: defs });
@@ -77,12 +83,14 @@ export class TopologyTestDriver {
   input<K = any, V = any>(topic: string, topicSerdes: TopicSerdes<K, V> = {}): TestInputTopic<K, V> {
     this.checkOpen();
     const task = this.taskByTopic.get(topic);
-    if (task === undefined || this.topology.isInternalTopic(topic)) {
-      throw new Error(`topic '${topic}' is not read by application '${this.app.applicationId}' (it reads: ${this.topology.sourceTopics.join(', ')})`);
+    const globalDef = this.global?.definitionOf(topic);
+    if ((task === undefined && globalDef === undefined) || this.topology.isInternalTopic(topic)) {
+      const reads = [...this.topology.sourceTopics, ...(this.global?.topics ?? [])];
+      throw new Error(`topic '${topic}' is not read by application '${this.app.applicationId}' (it reads: ${reads.join(', ')})`);
     }
     const source = [...this.topology.nodes.values()].find((n) => n.kind === 'source' && n.topics.includes(topic));
-    const keySerde = topicSerdes.key ?? (source?.kind === 'source' ? source.keySerde : serdes.string());
-    const valueSerde = topicSerdes.value ?? (source?.kind === 'source' ? source.valueSerde : serdes.json());
+    const keySerde = topicSerdes.key ?? globalDef?.keySerde ?? (source?.kind === 'source' ? source.keySerde : serdes.string());
+    const valueSerde = topicSerdes.value ?? globalDef?.valueSerde ?? (source?.kind === 'source' ? source.valueSerde : serdes.json());
     return new TestInputTopic<K, V>(this, topic, keySerde, valueSerde);
   }
 
@@ -138,6 +146,12 @@ export class TopologyTestDriver {
   pipeBytes(topic: string, key: Buffer | null, value: Buffer | null, timestamp: number | undefined, headers: Record<string, string | Buffer> | undefined): void {
     this.checkOpen();
     const record = this.append({ topic, key, value, timestamp: timestamp ?? this.wallClock, headers: toHeaders(headers) });
+    if (this.global?.definitionOf(topic) !== undefined) {
+      // A global table's topic: the store is updated at once, as Kafka Streams' TopologyTestDriver does.
+      this.global.apply(topic, 0, record.offset, key, value);
+      this.global.flushSync();
+      return;
+    }
     if (!this.taskByTopic.has(topic)) throw new Error(`topic '${topic}' is not read by the topology`);
     this.deliver(record);
     this.commitAndDeliver();
