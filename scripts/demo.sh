@@ -26,3 +26,10 @@ echo "-- first 3 large orders:"
 tributary tail large-orders --state-dir "$state" --from-beginning --max 3
 echo "-- dead-lettered records:"
 tributary tail orders-dlq --state-dir "$state" --from-beginning --exit-at-end
+
+echo "== 6. a stateful topology on the same orders: totals per customer, orders per country and 10 minutes"
+tributary run topologies/order-stats.ts --state-dir "$state" --until-idle --log-level warn
+echo "-- orders per country and 10 minutes (final counts, emitted as each window closed):"
+tributary tail orders-per-country-10min --state-dir "$state" --from-beginning --exit-at-end --value-serde int32 | head -n 8
+echo "-- customer c001's running totals (the last line is the current value, also in store 'customer-totals'):"
+tributary tail customer-totals --state-dir "$state" --from-beginning --exit-at-end | grep '"key":"c001"' | tail -n 3

@@ -7,6 +7,8 @@ import type { ConsumedRecord } from '../log/types.js';
 export class PartitionQueue<S> {
   private records: ConsumedRecord[] = [];
   private head = 0;
+  /** Records taken from this partition since the task started. */
+  taken = 0;
 
   constructor(
     readonly topic: string,
@@ -32,6 +34,7 @@ export class PartitionQueue<S> {
   }
 
   take(): ConsumedRecord {
+    this.taken++;
     const r = this.records[this.head]!;
     this.records[this.head++] = undefined as unknown as ConsumedRecord;
     if (this.head === this.records.length) {

@@ -117,6 +117,13 @@ export class StreamTask implements TaskContext {
     return this.collector.sentCounts();
   }
 
+  /** Records taken per input topic since the task started (processed or skipped by a handler). */
+  takenCounts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const q of this.group.all()) out.set(q.topic, (out.get(q.topic) ?? 0) + q.taken);
+    return out;
+  }
+
   /** created -> restoring: the stores are being brought up to date. */
   initialize(): void {
     this.transition('restoring');

@@ -24,9 +24,9 @@ export interface StreamsRuntimeOptions {
 export type RuntimeState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 export interface RuntimeStats {
-  /** Records taken from input topics and processed (or skipped by a handler). */
+  /** Records taken from the application's input topics (processed, or skipped by a handler); internal topics not counted. */
   recordsIn: number;
-  /** Committed output records per topic. */
+  /** Committed output records per output topic (internal repartition and changelog topics not counted). */
   recordsOut: Record<string, number>;
   /** Records skipped or dead-lettered, by reason. */
   dropped: Record<string, number>;
@@ -168,9 +168,11 @@ export class StreamsRuntime {
   stats(): RuntimeStats {
     if (this.tasks === undefined) return { recordsIn: 0, recordsOut: {}, dropped: {}, commits: 0, restored: 0 };
     const s = this.tasks.stats();
-    const droppedTotal = [...s.dropped.values()].reduce((a, b) => a + b, 0);
-    const recordsOut = Object.fromEntries([...s.sent].filter(([topic]) => !topic.endsWith('-changelog') || !this.topology.isInternalTopic(topic)));
-    return { recordsIn: s.processed + droppedTotal, recordsOut, dropped: Object.fromEntries(s.dropped), commits: this.commits, restored: this.tasks.restoredRecords };
+    // In and out count the application's own input and output topics, not its internal ones.
+    const external = (topic: string) => !this.topology.isInternalTopic(topic);
+    const recordsIn = [...s.taken].filter(([topic]) => external(topic)).reduce((n, [, v]) => n + v, 0);
+    const recordsOut = Object.fromEntries([...s.sent].filter(([topic]) => external(topic)));
+    return { recordsIn, recordsOut, dropped: Object.fromEntries(s.dropped), commits: this.commits, restored: this.tasks.restoredRecords };
   }
 
   private async loop(): Promise<void> {

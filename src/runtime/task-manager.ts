@@ -25,6 +25,7 @@ export interface TaskManagerOptions {
 interface ClosedTotals {
   restored: number;
   processed: number;
+  taken: Map<string, number>;
   dropped: Map<string, number>;
   sent: Map<string, number>;
 }
@@ -36,7 +37,7 @@ interface ClosedTotals {
 export class TaskManager {
   private readonly tasks = new Map<TaskId, StreamTask>();
   private readonly taskByPartition = new Map<string, StreamTask>();
-  private readonly closedTotals: ClosedTotals = { restored: 0, processed: 0, dropped: new Map(), sent: new Map() };
+  private readonly closedTotals: ClosedTotals = { restored: 0, processed: 0, taken: new Map(), dropped: new Map(), sent: new Map() };
 
   constructor(private readonly options: TaskManagerOptions) {}
 
@@ -147,19 +148,22 @@ export class TaskManager {
   /** Changelog records replayed into local state since start. */
   restoredRecords = 0;
 
-  stats(): { processed: number; dropped: Map<string, number>; sent: Map<string, number> } {
+  stats(): { processed: number; taken: Map<string, number>; dropped: Map<string, number>; sent: Map<string, number> } {
     const processed = [...this.tasks.values()].reduce((n, t) => n + t.counters.processed, this.closedTotals.processed);
     const dropped = new Map(this.closedTotals.dropped);
     const sent = new Map(this.closedTotals.sent);
+    const taken = new Map(this.closedTotals.taken);
     for (const task of this.tasks.values()) {
+      for (const [k, v] of task.takenCounts()) taken.set(k, (taken.get(k) ?? 0) + v);
       for (const [k, v] of task.counters.dropped) dropped.set(k, (dropped.get(k) ?? 0) + v);
       for (const [k, v] of task.sentCounts()) sent.set(k, (sent.get(k) ?? 0) + v);
     }
-    return { processed, dropped, sent };
+    return { processed, taken, dropped, sent };
   }
 
   private async closeTask(task: StreamTask): Promise<void> {
     this.closedTotals.processed += task.counters.processed;
+    for (const [k, v] of task.takenCounts()) this.closedTotals.taken.set(k, (this.closedTotals.taken.get(k) ?? 0) + v);
     for (const [k, v] of task.counters.dropped) this.closedTotals.dropped.set(k, (this.closedTotals.dropped.get(k) ?? 0) + v);
     for (const [k, v] of task.sentCounts()) this.closedTotals.sent.set(k, (this.closedTotals.sent.get(k) ?? 0) + v);
     this.tasks.delete(task.id);

@@ -32,3 +32,20 @@ describe('topologies/order-router.ts', () => {
     assert.deepEqual(price(order('x', [{ sku: 'a', quantity: 3, unitPrice: 0.1 }], 'NL')).total, 0.36);
   });
 });
+
+describe('topologies/order-stats.ts', () => {
+  it('keeps running totals per customer and emits 10-minute country counts once the window closes', async () => {
+    const { default: orderStats } = await import('../../topologies/order-stats.js');
+    const t = testTopology(orderStats);
+    const window = 600_000;
+    const o = (id: string, customerId: string, country: string, unitPrice: number): Order => ({ orderId: id, customerId, country, items: [{ sku: 'x', quantity: 1, unitPrice }] });
+    t.input('orders').pipe('c1', o('1', 'c1', 'DE', 100), { timestamp: 0 });
+    t.input('orders').pipe('c2', o('2', 'c2', 'SE', 10), { timestamp: 1 * 60_000 });
+    t.input('orders').pipe('c1', o('3', 'c1', 'DE', 50), { timestamp: 5 * 60_000 });
+    assert.deepEqual(t.output('customer-totals').readKeyValuesToMap(), new Map([['c1', { orders: 2, revenue: 178.5 }], ['c2', { orders: 1, revenue: 12.5 }]]));
+    const hourly = t.output('orders-per-country-10min', { value: serdes.int32() });
+    assert.equal(hourly.size, 0, 'nothing before the window closes');
+    t.input('orders').pipe('c3', o('4', 'c3', 'FR', 1), { timestamp: window + 60_000 });
+    assert.deepEqual(hourly.readKeyValues(), [['DE 1970-01-01T00:00', 2], ['SE 1970-01-01T00:00', 1]]);
+  });
+});
