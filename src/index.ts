@@ -8,6 +8,7 @@ export { KStream, type Named, type Produced, type Repartitioned, type ProcessOpt
 export { BranchedKStream } from './dsl/branched-kstream.js';
 export { KTable, untilWindowCloses, type Suppressed } from './dsl/ktable.js';
 export { KGroupedStream, TimeWindowedKStream } from './dsl/kgrouped-stream.js';
+export { SessionWindowedKStream } from './dsl/session-windowed-kstream.js';
 export { KGroupedTable } from './dsl/kgrouped-table.js';
 export { GlobalKTable } from './dsl/global-ktable.js';
 export type { StreamJoined } from './dsl/kstream.js';

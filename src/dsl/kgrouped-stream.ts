@@ -3,11 +3,13 @@ import type { Serde } from '../serde/serde.js';
 import { serdes } from '../serde/builtin.js';
 import type { Windowed } from '../state/store-types.js';
 import type { BuilderContext } from './internals/builder-context.js';
+import { MaxTimestampSerde, SlidingWindowAggregateProcessor } from './internals/sliding-window-aggregate.js';
 import { StreamAggregateProcessor, StreamReduceProcessor, WindowAggregateProcessor } from './internals/stateful-processors.js';
 import type { KTable } from './ktable.js';
 import type { Named } from './kstream.js';
 import type { Materialized } from './materialized.js';
-import { TimeWindows } from './windows.js';
+import { SessionWindowedKStream } from './session-windowed-kstream.js';
+import { SessionWindows, SlidingWindows, TimeWindows } from './windows.js';
 
 /**
  * A stream grouped by key (after `groupByKey()` or `groupBy()`), ready to aggregate. Records
@@ -46,10 +48,16 @@ export class KGroupedStream<K, V> {
     return this.ctx.factories.table<K, VA>(this.ctx, name, this.keySerde, options?.value ?? (this.ctx.config.defaultValueSerde as Serde<VA> | undefined), store);
   }
 
-  /** Aggregates per key and time window. */
-  windowedBy(windows: TimeWindows): TimeWindowedKStream<K, V> {
-    if (!(windows instanceof TimeWindows)) {
-      throw new TopologyError('windowedBy() takes TimeWindows here; SlidingWindows and SessionWindows aggregations are not built yet');
+  /**
+   * Aggregates per key and window: fixed time windows (tumbling, hopping), sliding windows, or
+   * sessions.
+   */
+  windowedBy(windows: TimeWindows | SlidingWindows): TimeWindowedKStream<K, V>;
+  windowedBy(windows: SessionWindows): SessionWindowedKStream<K, V>;
+  windowedBy(windows: TimeWindows | SlidingWindows | SessionWindows): TimeWindowedKStream<K, V> | SessionWindowedKStream<K, V> {
+    if (windows instanceof SessionWindows) return new SessionWindowedKStream(this.ctx, this.nodeName, this.keySerde, this.valueSerde, windows);
+    if (!(windows instanceof TimeWindows) && !(windows instanceof SlidingWindows)) {
+      throw new TopologyError('windowedBy() takes TimeWindows, SlidingWindows or SessionWindows');
     }
     return new TimeWindowedKStream(this.ctx, this.nodeName, this.keySerde, this.valueSerde, windows);
   }
@@ -66,7 +74,10 @@ export class KGroupedStream<K, V> {
   }
 }
 
-/** A grouped stream cut into time windows: aggregations give a table keyed by `{ key, window }`. */
+/**
+ * A grouped stream cut into time windows (TimeWindows or SlidingWindows): aggregations give a
+ * table keyed by `{ key, window }`. Sliding windows are [start, end] with both ends inclusive.
+ */
 export class TimeWindowedKStream<K, V> {
   /** @internal */
   constructor(
@@ -74,7 +85,7 @@ export class TimeWindowedKStream<K, V> {
     private readonly nodeName: string,
     private readonly keySerde: Serde<K>,
     private readonly valueSerde: Serde<V>,
-    private readonly windows: TimeWindows,
+    private readonly windows: TimeWindows | SlidingWindows,
   ) {}
 
   count(options?: Named & Materialized<K, number>): KTable<Windowed<K>, number> {
@@ -95,6 +106,7 @@ export class TimeWindowedKStream<K, V> {
     const name = options?.name ?? this.ctx.nodeName('KSTREAM-AGGREGATE');
     const valueSerde = this.ctx.requireSerde('value', options?.value, undefined, `the store of '${name}'`);
     const w = this.windows;
+    if (w instanceof SlidingWindows) return this.slidingAggregate(name, valueSerde, w, initializer, aggregator, options);
     const store = this.ctx.declareStore({
       name: options?.store ?? `${name}-STATE-STORE`,
       kind: 'window',
@@ -107,5 +119,34 @@ export class TimeWindowedKStream<K, V> {
     this.ctx.topology.addProcessor({ name, parents: [this.nodeName], supplier: () => new WindowAggregateProcessor<K, V, VA>(store, w, initializer, aggregator), stores: [store] });
     // The key serde of a windowed table is the inner one; toStream() wraps it in serdes.windowed().
     return this.ctx.factories.table<Windowed<K>, VA>(this.ctx, name, this.keySerde as unknown as Serde<Windowed<K>>, valueSerde, store, w.graceMs);
+  }
+
+  private slidingAggregate<VA>(
+    name: string,
+    valueSerde: Serde<VA>,
+    w: SlidingWindows,
+    initializer: () => VA,
+    aggregator: (key: K, value: V, aggregate: VA) => VA,
+    options: Materialized<K, VA> | undefined,
+  ): KTable<Windowed<K>, VA> {
+    const minRetention = 2 * w.timeDifferenceMs + w.graceMs;
+    if (options?.retentionMs !== undefined && options.retentionMs < minRetention) {
+      throw new TopologyError(`'${name}': retentionMs (${options.retentionMs}) must be at least twice the time difference plus grace (${minRetention} ms)`);
+    }
+    // Each aggregate is stored with its window's latest record timestamp, which the processor needs.
+    const stored = new MaxTimestampSerde(valueSerde);
+    const store = this.ctx.declareStore({
+      name: options?.store ?? `${name}-STATE-STORE`,
+      kind: 'window',
+      keySerde: options?.key ?? this.keySerde,
+      valueSerde: stored,
+      backend: options?.backend,
+      changelog: options?.logging === false ? 'none' : 'internal',
+      retentionMs: options?.retentionMs ?? Math.max(minRetention, 24 * 3600_000),
+    });
+    this.ctx.topology.addProcessor({ name, parents: [this.nodeName], supplier: () => new SlidingWindowAggregateProcessor<K, V, VA>(store, w, initializer, aggregator, stored), stores: [store] });
+    // The end of a sliding window is inclusive, so it closes 1 ms after end + grace: suppress()
+    // waits until then, when no record can change the window any more.
+    return this.ctx.factories.table<Windowed<K>, VA>(this.ctx, name, this.keySerde as unknown as Serde<Windowed<K>>, valueSerde, store, w.graceMs + 1);
   }
 }

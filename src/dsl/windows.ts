@@ -65,7 +65,7 @@ export class SlidingWindows {
   }
 }
 
-/** Sessions: bursts of records of a key with gaps below `inactivityGapMs` between them. */
+/** Sessions: bursts of records of a key with gaps of at most `inactivityGapMs` between them. */
 export class SessionWindows {
   private constructor(
     readonly inactivityGapMs: number,

@@ -175,6 +175,12 @@ export class SuppressProcessor<K, V> extends StoreProcessor<Windowed<K>, Change<
       // Buffer by window end first, so closed windows come out in end order with one scan.
       const k = this.bufferKey(r.key);
       const v = r.value.newValue;
+      // A deleted window (a session merged into a larger one) has no final result: unbuffer it,
+      // as Kafka Streams' final-results suppression drops tombstones.
+      if (v === null) {
+        this.store.delete(k);
+        return this.evict(closeTime);
+      }
       const bytes = v === null ? Buffer.alloc(9) : Buffer.concat([Buffer.alloc(9), this.valueSerde.serialize(v, this.storeName!)]);
       bytes.writeUInt8(v === null ? 0 : 1, 0);
       bytes.writeDoubleBE(r.timestamp, 1);
