@@ -96,6 +96,12 @@ export class StreamTask implements TaskContext {
     return this.group.size;
   }
 
+  /** Timestamp of the record process() would take next; Infinity when nothing is buffered. */
+  nextTimestamp(): number {
+    const queue = this.group.nextQueue();
+    return queue === undefined ? Infinity : queue.peekTimestamp();
+  }
+
   bufferedFor(topic: string, partition: number): number {
     return this.group.queue(topic, partition)?.size ?? 0;
   }
@@ -143,16 +149,18 @@ export class StreamTask implements TaskContext {
 
   /**
    * Processes up to `max` buffered records, synchronously, or fewer once maxUncommittedRecords
-   * output records wait for a commit. Returns how many were taken.
+   * output records wait for a commit, or once the next record is later than `upToTimestamp`
+   * (at least one record is taken). Returns how many were taken.
    * Under the 'fail' handlers an error is thrown naming the record; the task must then be closed.
    */
-  process(max: number): number {
+  process(max: number, upToTimestamp = Infinity): number {
     let n = 0;
     const maxUncommitted = this.options.config.maxUncommittedRecords;
     // Stops early once enough output waits, so the runtime commits before memory grows.
     while (n < max && this.collector.size < maxUncommitted) {
       const queue = this.group.nextQueue();
       if (queue === undefined) break;
+      if (n > 0 && queue.peekTimestamp() > upToTimestamp) break;
       const record = queue.take();
       this.group.taken();
       this.processRecord(queue, record);

@@ -196,9 +196,9 @@ export class StreamsRuntime {
           this.lastActivityAt = this.clock();
         }
         if (this.global !== undefined && (await this.global.update()) > 0) this.lastActivityAt = this.clock();
+        this.processInTimestampOrder(config.maxPollRecords * Math.max(1, this.tasks.activeTasks().length));
         let early = false;
         for (const task of this.tasks.activeTasks()) {
-          if (task.buffered > 0) task.process(config.maxPollRecords);
           task.punctuateWallClock(this.clock());
           if (task.wantsEarlyCommit) early = true;
         }
@@ -226,6 +226,34 @@ export class StreamsRuntime {
       await this.tasks?.closeAll().catch(() => undefined);
       await this.releaseQuietly();
       this.rejectStopped(err);
+    }
+  }
+
+  /**
+   * Processes buffered records of all tasks merged by timestamp: the task with the earliest next
+   * record runs until its records pass the next task's earliest. Tasks that write the same
+   * repartition topic then write it in event-time order, so a backlog does not turn into late
+   * records downstream (independent threads per task, as in Kafka Streams, interleave by speed).
+   */
+  private processInTimestampOrder(budget: number): void {
+    const tasks = this.tasks.activeTasks().filter((t) => t.buffered > 0);
+    while (budget > 0 && tasks.length > 0) {
+      let first = -1;
+      let firstTs = Infinity;
+      let secondTs = Infinity;
+      for (let i = 0; i < tasks.length; i++) {
+        const ts = tasks[i]!.nextTimestamp();
+        if (ts < firstTs) {
+          secondTs = firstTs;
+          firstTs = ts;
+          first = i;
+        } else if (ts < secondTs) secondTs = ts;
+      }
+      if (first === -1) break;
+      const task = tasks[first]!;
+      const n = task.process(budget, secondTs);
+      budget -= n;
+      if (n === 0 || task.buffered === 0) tasks.splice(first, 1);
     }
   }
 

@@ -133,16 +133,16 @@ export class TaskManager {
   /** Output and offsets of every task with something to commit. */
   prepareCommit(): { tasks: StreamTask[]; records: OutgoingRecord[]; offsets: OffsetCommit[] } {
     const tasks: StreamTask[] = [];
-    const records: OutgoingRecord[] = [];
+    const outputs: (readonly OutgoingRecord[])[] = [];
     const offsets: OffsetCommit[] = [];
     for (const task of this.tasks.values()) {
       if (!task.needsCommit) continue;
       const c = task.prepareCommit();
       tasks.push(task);
-      for (let i = 0; i < c.records.length; i++) records.push(c.records[i]!);
+      if (c.records.length > 0) outputs.push(c.records);
       for (const o of c.offsets) offsets.push(o);
     }
-    return { tasks, records, offsets };
+    return { tasks, records: mergeByTimestamp(outputs), offsets };
   }
 
   /** Changelog records replayed into local state since start. */
@@ -170,4 +170,32 @@ export class TaskManager {
     for (const tp of task.partitions) this.taskByPartition.delete(`${tp.topic}\u0000${tp.partition}`);
     await task.closeAndRelease();
   }
+}
+
+/**
+ * Interleaves the tasks' outputs by timestamp, keeping each task's own order. Tasks writing
+ * the same topic (a repartition topic) then append it in event-time order rather than one
+ * task's batch after another's, which downstream windows would see as late records.
+ */
+export function mergeByTimestamp(lists: readonly (readonly OutgoingRecord[])[]): OutgoingRecord[] {
+  if (lists.length === 1) return lists[0] as OutgoingRecord[];
+  const total = lists.reduce((n, l) => n + l.length, 0);
+  const out: OutgoingRecord[] = new Array(total);
+  const pos = new Array<number>(lists.length).fill(0);
+  for (let o = 0; o < total; o++) {
+    let best = -1;
+    let bestTs = Infinity;
+    for (let i = 0; i < lists.length; i++) {
+      const p = pos[i]!;
+      if (p < lists[i]!.length) {
+        const ts = lists[i]![p]!.timestamp;
+        if (best === -1 || ts < bestTs) {
+          best = i;
+          bestTs = ts;
+        }
+      }
+    }
+    out[o] = lists[best]![pos[best]!++]!;
+  }
+  return out;
 }
