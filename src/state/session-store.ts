@@ -1,5 +1,6 @@
 import type { Serde } from '../serde/serde.js';
 import { parseSessionKey, readU64, segmentPrefix, sessionKey, withSegment } from './internals/key-codec.js';
+import { Segments } from './internals/segments.js';
 import type { WriteBatchStore } from './internals/write-batch-store.js';
 import type { KeyValue, SessionStore, Windowed } from './store-types.js';
 
@@ -11,8 +12,7 @@ const MAX_TIME = 2 ** 53 - 1;
  * iterate synchronously (sqlite, memory).
  */
 export class TypedSessionStore<K, V> implements SessionStore<K, V> {
-  private observedEnd = -Infinity;
-  private droppedBelowSegment = 0;
+  private readonly segments: Segments;
 
   constructor(
     readonly name: string,
@@ -21,31 +21,33 @@ export class TypedSessionStore<K, V> implements SessionStore<K, V> {
     private readonly valueSerde: Serde<V>,
     private readonly topic: string,
     readonly retentionMs: number,
-    private readonly segmentIntervalMs: number,
-  ) {}
+    segmentIntervalMs: number,
+  ) {
+    this.segments = new Segments(segmentIntervalMs, retentionMs, bytes);
+  }
 
   put(session: Windowed<K>, value: V): void {
     const { start, end } = session.window;
-    if (end < this.observedEnd - this.retentionMs) return;
-    this.advance(end);
-    this.bytes.put(sessionKey(this.segmentOf(end), this.keySerde.serialize(session.key, this.topic), end, start), this.valueSerde.serialize(value, this.topic));
+    if (end < this.segments.expiredBefore) return;
+    this.segments.advance(end);
+    this.bytes.put(sessionKey(this.segments.of(end), this.keySerde.serialize(session.key, this.topic), end, start), this.valueSerde.serialize(value, this.topic));
   }
 
   remove(session: Windowed<K>): void {
     const { start, end } = session.window;
-    this.bytes.put(sessionKey(this.segmentOf(end), this.keySerde.serialize(session.key, this.topic), end, start), null);
+    this.bytes.put(sessionKey(this.segments.of(end), this.keySerde.serialize(session.key, this.topic), end, start), null);
   }
 
   fetchSession(key: K, start: number, end: number): V | undefined {
-    const v = this.bytes.get(sessionKey(this.segmentOf(end), this.keySerde.serialize(key, this.topic), end, start));
+    const v = this.bytes.get(sessionKey(this.segments.of(end), this.keySerde.serialize(key, this.topic), end, start));
     return v === undefined ? undefined : this.valueSerde.deserialize(v, this.topic);
   }
 
   *findSessions(key: K, earliestSessionEnd: number, latestSessionStart: number): IterableIterator<KeyValue<Windowed<K>, V>> {
     const k = this.keySerde.serialize(key, this.topic);
-    const from = Math.max(0, earliestSessionEnd, this.observedEnd - this.retentionMs);
-    const lastSegment = this.segmentOf(Math.max(from, this.observedEnd));
-    for (let seg = this.segmentOf(from); seg <= lastSegment; seg++) {
+    const from = Math.max(0, earliestSessionEnd, this.segments.expiredBefore);
+    const lastSegment = this.segments.of(Math.max(from, this.segments.observed));
+    for (let seg = this.segments.of(from); seg <= lastSegment; seg++) {
       for (const e of this.bytes.range({ gte: sessionKey(seg, k, from, 0), lte: sessionKey(seg, k, MAX_TIME, MAX_TIME) })) {
         const parsed = parseSessionKey(e.key);
         if (!parsed.key.equals(k) || parsed.start > latestSessionStart) continue;
@@ -56,7 +58,7 @@ export class TypedSessionStore<K, V> implements SessionStore<K, V> {
 
   /** Every session whose end lies in [endFrom, endTo] (interactive queries, tests). */
   *fetchAll(endFrom: number, endTo: number): IterableIterator<KeyValue<Windowed<K>, V>> {
-    for (let seg = this.segmentOf(Math.max(0, endFrom)); seg <= this.segmentOf(endTo); seg++) {
+    for (let seg = this.segments.of(Math.max(0, endFrom)); seg <= this.segments.of(endTo); seg++) {
       for (const e of this.bytes.range({ gte: segmentPrefix(seg), lt: segmentPrefix(seg + 1) })) {
         const parsed = parseSessionKey(e.key);
         if (parsed.end < endFrom || parsed.end > endTo) continue;
@@ -68,19 +70,5 @@ export class TypedSessionStore<K, V> implements SessionStore<K, V> {
   static physicalKey(changelogKey: Buffer, segmentIntervalMs: number): Buffer {
     const end = readU64(changelogKey, changelogKey.length - 16);
     return withSegment(Math.floor(end / segmentIntervalMs), changelogKey);
-  }
-
-  private segmentOf(timestamp: number): number {
-    return Math.floor(timestamp / this.segmentIntervalMs);
-  }
-
-  private advance(end: number): void {
-    if (end <= this.observedEnd) return;
-    this.observedEnd = end;
-    const firstLive = this.segmentOf(Math.max(0, end - this.retentionMs));
-    if (firstLive > this.droppedBelowSegment) {
-      this.bytes.deleteRange(segmentPrefix(this.droppedBelowSegment), segmentPrefix(firstLive));
-      this.droppedBelowSegment = firstLive;
-    }
   }
 }

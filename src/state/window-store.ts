@@ -1,5 +1,6 @@
 import type { Serde } from '../serde/serde.js';
 import { parseWindowKey, readU64, segmentPrefix, windowKey, withSegment } from './internals/key-codec.js';
+import { Segments } from './internals/segments.js';
 import type { WriteBatchStore } from './internals/write-batch-store.js';
 import type { KeyValue, Windowed, WindowStore } from './store-types.js';
 
@@ -14,8 +15,7 @@ export function defaultSegmentInterval(retentionMs: number): number {
  * a backend that can iterate synchronously (sqlite, memory).
  */
 export class TypedWindowStore<K, V> implements WindowStore<K, V> {
-  private observedTime = -Infinity;
-  private droppedBelowSegment = 0;
+  private readonly segments: Segments;
   private seq = 0;
 
   constructor(
@@ -25,15 +25,17 @@ export class TypedWindowStore<K, V> implements WindowStore<K, V> {
     private readonly valueSerde: Serde<V>,
     private readonly topic: string,
     readonly retentionMs: number,
-    private readonly segmentIntervalMs: number,
+    segmentIntervalMs: number,
     private readonly retainDuplicates: boolean,
-  ) {}
+  ) {
+    this.segments = new Segments(segmentIntervalMs, retentionMs, bytes);
+  }
 
   put(key: K, value: V | null, windowStart: number): void {
-    if (windowStart < this.observedTime - this.retentionMs) return; // expired: as Kafka Streams, ignored
-    this.advance(windowStart);
+    if (windowStart < this.segments.expiredBefore) return; // expired: as Kafka Streams, ignored
+    this.segments.advance(windowStart);
     const seq = this.retainDuplicates && value !== null ? ++this.seq : 0;
-    const physical = windowKey(this.segmentOf(windowStart), this.keySerde.serialize(key, this.topic), windowStart, seq);
+    const physical = windowKey(this.segments.of(windowStart), this.keySerde.serialize(key, this.topic), windowStart, seq);
     this.bytes.put(physical, value === null || value === undefined ? null : this.valueSerde.serialize(value, this.topic));
   }
 
@@ -41,16 +43,16 @@ export class TypedWindowStore<K, V> implements WindowStore<K, V> {
   fetch(key: K, timeFrom: number, timeTo: number): IterableIterator<{ windowStart: number; value: V }>;
   fetch(key: K, windowStart: number, timeTo?: number): V | undefined | IterableIterator<{ windowStart: number; value: V }> {
     if (timeTo !== undefined) return this.fetchRange(key, windowStart, timeTo);
-    if (windowStart < this.observedTime - this.retentionMs) return undefined;
-    const v = this.bytes.get(windowKey(this.segmentOf(windowStart), this.keySerde.serialize(key, this.topic), windowStart, 0));
+    if (windowStart < this.segments.expiredBefore) return undefined;
+    const v = this.bytes.get(windowKey(this.segments.of(windowStart), this.keySerde.serialize(key, this.topic), windowStart, 0));
     return v === undefined ? undefined : this.valueSerde.deserialize(v, this.topic);
   }
 
   *fetchRange(key: K, timeFrom: number, timeTo: number): IterableIterator<{ windowStart: number; value: V }> {
     const k = this.keySerde.serialize(key, this.topic);
-    const from = Math.max(timeFrom, this.observedTime - this.retentionMs, 0);
+    const from = Math.max(timeFrom, this.segments.expiredBefore, 0);
     if (timeTo < from) return;
-    for (let seg = this.segmentOf(from); seg <= this.segmentOf(timeTo); seg++) {
+    for (let seg = this.segments.of(from); seg <= this.segments.of(timeTo); seg++) {
       for (const e of this.bytes.range({ gte: windowKey(seg, k, from, 0), lte: windowKey(seg, k, timeTo, 0xffffffff) })) {
         const parsed = parseWindowKey(e.key);
         if (!parsed.key.equals(k)) continue; // a longer key sharing this prefix
@@ -60,9 +62,9 @@ export class TypedWindowStore<K, V> implements WindowStore<K, V> {
   }
 
   *fetchAll(timeFrom: number, timeTo: number): IterableIterator<KeyValue<Windowed<K>, V>> {
-    const from = Math.max(timeFrom, this.observedTime - this.retentionMs, 0);
+    const from = Math.max(timeFrom, this.segments.expiredBefore, 0);
     if (timeTo < from) return;
-    for (let seg = this.segmentOf(from); seg <= this.segmentOf(timeTo); seg++) {
+    for (let seg = this.segments.of(from); seg <= this.segments.of(timeTo); seg++) {
       for (const e of this.bytes.range({ gte: segmentPrefix(seg), lt: segmentPrefix(seg + 1) })) {
         const parsed = parseWindowKey(e.key);
         if (parsed.timestamp < from || parsed.timestamp > timeTo) continue;
@@ -78,20 +80,5 @@ export class TypedWindowStore<K, V> implements WindowStore<K, V> {
   static physicalKey(changelogKey: Buffer, segmentIntervalMs: number): Buffer {
     const timestamp = readU64(changelogKey, changelogKey.length - 12);
     return withSegment(Math.floor(timestamp / segmentIntervalMs), changelogKey);
-  }
-
-  private segmentOf(timestamp: number): number {
-    return Math.floor(timestamp / this.segmentIntervalMs);
-  }
-
-  /** Moves observed stream time; segments wholly older than the retention are dropped in one range delete. */
-  private advance(timestamp: number): void {
-    if (timestamp <= this.observedTime) return;
-    this.observedTime = timestamp;
-    const firstLive = this.segmentOf(Math.max(0, timestamp - this.retentionMs));
-    if (firstLive > this.droppedBelowSegment) {
-      this.bytes.deleteRange(segmentPrefix(this.droppedBelowSegment), segmentPrefix(firstLive));
-      this.droppedBelowSegment = firstLive;
-    }
   }
 }
