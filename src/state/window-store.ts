@@ -34,8 +34,13 @@ export class TypedWindowStore<K, V> implements WindowStore<K, V> {
   put(key: K, value: V | null, windowStart: number): void {
     if (windowStart < this.segments.expiredBefore) return; // expired: as Kafka Streams, ignored
     this.segments.advance(windowStart);
-    const seq = this.retainDuplicates && value !== null ? ++this.seq : 0;
-    const physical = windowKey(this.segments.of(windowStart), this.keySerde.serialize(key, this.topic), windowStart, seq);
+    const k = this.keySerde.serialize(key, this.topic);
+    const segment = this.segments.of(windowStart);
+    let physical = windowKey(segment, k, windowStart, this.retainDuplicates && value !== null ? ++this.seq : 0);
+    if (this.retainDuplicates && value !== null) {
+      // The counter restarts with the process: skip numbers already taken by restored duplicates.
+      while (this.bytes.get(physical) !== undefined) physical = windowKey(segment, k, windowStart, ++this.seq);
+    }
     this.bytes.put(physical, value === null || value === undefined ? null : this.valueSerde.serialize(value, this.topic));
   }
 
