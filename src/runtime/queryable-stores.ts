@@ -1,4 +1,4 @@
-import type { KeyValue, ReadOnlyKeyValueStore, ReadOnlyWindowStore, Windowed } from '../state/store-types.js';
+import type { KeyValue, ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, Windowed } from '../state/store-types.js';
 
 /**
  * A read-only view of one store across every task of this instance, for interactive queries
@@ -55,6 +55,22 @@ export function compositeWindowStore<K, V>(name: string, stores: () => ReadOnlyW
     fetchRange,
     *fetchAll(timeFrom: number, timeTo: number): IterableIterator<KeyValue<Windowed<K>, V>> {
       for (const s of stores()) yield* s.fetchAll(timeFrom, timeTo);
+    },
+  };
+}
+
+export function compositeSessionStore<K, V>(name: string, stores: () => ReadOnlySessionStore<K, V>[]): ReadOnlySessionStore<K, V> {
+  return {
+    name,
+    *findSessions(key: K, earliestSessionEnd: number, latestSessionStart: number): IterableIterator<KeyValue<Windowed<K>, V>> {
+      for (const s of stores()) yield* s.findSessions(key, earliestSessionEnd, latestSessionStart);
+    },
+    fetchSession(key: K, start: number, end: number): V | undefined {
+      for (const s of stores()) {
+        const v = s.fetchSession(key, start, end);
+        if (v !== undefined) return v;
+      }
+      return undefined;
     },
   };
 }

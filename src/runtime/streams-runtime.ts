@@ -1,7 +1,7 @@
 import type { App } from '../dsl/app.js';
 import { FencedError, IllegalStateError, TopologyError, TributaryError } from '../errors/index.js';
-import type { ReadOnlyKeyValueStore, ReadOnlyWindowStore } from '../state/store-types.js';
-import { compositeKeyValueStore, compositeWindowStore } from './queryable-stores.js';
+import type { ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore } from '../state/store-types.js';
+import { compositeKeyValueStore, compositeSessionStore, compositeWindowStore } from './queryable-stores.js';
 import { join } from 'node:path';
 import type { Log, LogConsumer, LogProducer, OffsetCommit, TopicPartition } from '../log/types.js';
 import type { Topology } from '../topology/topology.js';
@@ -150,7 +150,7 @@ export class StreamsRuntime {
   /**
    * A read-only handle on a state store of this instance by name, across its tasks (local
    * interactive queries). Key-value stores give a ReadOnlyKeyValueStore, window stores a
-   * ReadOnlyWindowStore. Reads include what tasks have processed but not yet committed.
+   * ReadOnlyWindowStore, session stores a ReadOnlySessionStore. Reads include what tasks have processed but not yet committed.
    */
   store<S = ReadOnlyKeyValueStore<unknown, unknown>>(name: string): S {
     if (this.topology === undefined) throw new IllegalStateError('store(): start() the runtime first');
@@ -162,7 +162,7 @@ export class StreamsRuntime {
     const typed = () => this.tasks.activeTasks().map((t) => t.stateStore(name)).filter((s) => s !== undefined);
     if (def.kind === 'key-value') return compositeKeyValueStore(name, typed as () => ReadOnlyKeyValueStore<unknown, unknown>[]) as S;
     if (def.kind === 'window') return compositeWindowStore(name, typed as () => ReadOnlyWindowStore<unknown, unknown>[]) as S;
-    throw new TopologyError(`store '${name}' is a ${def.kind} store; only key-value and window stores can be queried here so far`);
+    return compositeSessionStore(name, typed as () => ReadOnlySessionStore<unknown, unknown>[]) as S;
   }
 
   stats(): RuntimeStats {

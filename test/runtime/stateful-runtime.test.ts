@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { app, serdes, testTopology, TimeWindows, type BackendKind } from '../../src/index.js';
+import { app, serdes, SessionWindows, testTopology, TimeWindows, type BackendKind } from '../../src/index.js';
 import { openEmbeddedLog } from '../../src/log/embedded/index.js';
 import type { Log } from '../../src/log/types.js';
 import { silentLogger } from '../../src/runtime/logger.js';
@@ -184,5 +184,26 @@ describe('stateful runtime on the embedded log', () => {
     await runtime.close();
     assert.deepEqual(stats.dropped, {}, 'no record dropped as late');
     assert.equal(stats.recordsOut['backlog-out'], backlog.length);
+  });
+
+  it('answers session-store queries from a running app', async () => {
+    await log.admin.createTopics([{ name: 'clicks', partitions: 2 }]);
+    // u1 clicks at 0, 5, 8 (one session with gap 10) and again at 100 (a second session).
+    const producer = log.producer();
+    await producer.send(
+      [0, 5, 8, 100].map((ts) => ({ topic: 'clicks', key: Buffer.from('u1'), value: Buffer.from(JSON.stringify({ user: 'u1', page: 'p' })), timestamp: ts, headers: {} })),
+    );
+    await producer.close();
+    const sessions = app('sessions', (b) =>
+      b.stream('clicks', { value: serdes.json<Click>() }).groupByKey().windowedBy(SessionWindows.ofInactivityGap(10)).count({ store: 'user-sessions' }).toStream().to('sessions-out'),
+    );
+    const runtime = new StreamsRuntime(sessions, { log, logger: silentLogger, pollMs: 20, stateDir: join(dir, 'state') });
+    await runtime.start();
+    await runtime.waitUntilIdle(150);
+    const store = runtime.store<import('../../src/index.js').ReadOnlySessionStore<string, number>>('user-sessions');
+    const found = [...store.findSessions('u1', 0, 1000)].map((e) => [e.key.window.start, e.key.window.end, e.value]);
+    assert.deepEqual(found, [[0, 8, 3], [100, 100, 1]]);
+    assert.equal(store.fetchSession('u1', 0, 8), 3);
+    await runtime.close();
   });
 });
