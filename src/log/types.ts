@@ -92,14 +92,14 @@ export interface LogTransaction {
    * once (see LogProducer.send), so a partition out of range or an invalid record throws here,
    * and then none of these records is added.
    */
-  send(records: OutgoingRecord[]): void;
+  send(records: readonly OutgoingRecord[]): void;
   /**
    * Commits these offsets for the consumer's group in the same transaction. The group metadata
    * fences zombies: the commit fails with FencedError when the member is no longer current.
    * Metadata without membership (generation -1, from a consumer that used assign()) commits only
    * while the group has no live member, as in Kafka.
    */
-  sendOffsets(group: GroupMetadata, offsets: OffsetCommit[]): void;
+  sendOffsets(group: GroupMetadata, offsets: readonly OffsetCommit[]): void;
   /**
    * Appends everything atomically. Fails with FencedError when a newer producer or member took
    * over; then nothing of the transaction is written. A transaction is used once: after commit()
@@ -208,9 +208,21 @@ export interface LogConsumer {
   close(): Promise<void>;
 }
 
+/** What a backend can guarantee, so the runtime can choose how to commit. */
+export interface LogCapabilities {
+  /**
+   * `sendOffsets` with GroupMetadata fences a stale member (KIP-447 style), so one transaction
+   * may carry every task of a process. Without it (kafkajs sends TxnOffsetCommit v0/v1 with no
+   * generation), zombies are fenced only by transactional id: the runtime then commits each
+   * task in a transaction of its own, with the id `<applicationId>-<taskId>`.
+   */
+  readonly generationFencing: boolean;
+}
+
 /** A partitioned, durable log: the embedded SQLite file or a Kafka cluster. */
 export interface Log {
   readonly kind: 'embedded' | 'kafka' | 'memory';
+  readonly capabilities: LogCapabilities;
   readonly admin: LogAdmin;
   producer(options?: ProducerOptions): LogProducer;
   consumer(options: ConsumerOptions): LogConsumer;

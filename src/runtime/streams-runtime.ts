@@ -3,7 +3,7 @@ import { FencedError, IllegalStateError, TopologyError, TributaryError } from '.
 import type { ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore } from '../state/store-types.js';
 import { compositeKeyValueStore, compositeSessionStore, compositeWindowStore } from './queryable-stores.js';
 import { join } from 'node:path';
-import type { Log, LogConsumer, LogProducer, OffsetCommit, TopicPartition } from '../log/types.js';
+import type { Log, LogConsumer, LogProducer, LogTransaction, OffsetCommit, TopicPartition, TransactionResult } from '../log/types.js';
 import type { Topology } from '../topology/topology.js';
 import { GlobalStateManager } from './global-state.js';
 import { createLogger, type Logger } from './logger.js';
@@ -19,6 +19,11 @@ export interface StreamsRuntimeOptions {
   pollMs?: number;
   /** Root of local state stores. Default `./.tributary/state`. */
   stateDir?: string;
+  /**
+   * 'shared': one transaction per commit for all tasks; 'per-task': one per task, fenced by a
+   * transactional id per task. Default: 'shared' where the log fences by group generation.
+   */
+  commitMode?: 'shared' | 'per-task';
 }
 
 export type RuntimeState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -52,6 +57,8 @@ export class StreamsRuntime {
   private readonly logger: Logger;
   private readonly clock: () => number;
   private readonly pollMs: number;
+  private readonly commitMode: 'shared' | 'per-task';
+  private readonly taskProducers = new Map<string, LogProducer>();
   private topology!: Topology;
   private tasks!: TaskManager;
   private global: GlobalStateManager | undefined;
@@ -69,6 +76,7 @@ export class StreamsRuntime {
     this.logger = options.logger ?? createLogger();
     this.clock = options.clock ?? Date.now;
     this.pollMs = options.pollMs ?? 100;
+    this.commitMode = options.commitMode ?? (options.log.capabilities.generationFencing ? 'shared' : 'per-task');
     this.stopped = new Promise<void>((resolve, reject) => {
       this.resolveStopped = resolve;
       this.rejectStopped = reject;
@@ -259,14 +267,52 @@ export class StreamsRuntime {
 
   /** One transaction: every task's output and input offsets, or nothing. */
   private async commit(): Promise<void> {
+    const committed = this.commitMode === 'shared' ? await this.commitShared() : await this.commitPerTask();
+    if (!committed) return;
+    this.commits++;
+    this.lastActivityAt = this.clock();
+  }
+
+  /** Every task's output and offsets in one transaction (the log fences stale members itself). */
+  private async commitShared(): Promise<boolean> {
     const { tasks, records, offsets } = this.tasks.prepareCommit();
-    if (tasks.length === 0) return;
+    if (tasks.length === 0) return false;
     const txn = this.producer.beginTransaction();
     if (records.length > 0) txn.send(records);
     if (offsets.length > 0) txn.sendOffsets(this.consumer.groupMetadata(), offsets);
-    let result;
+    const result = await this.commitOrRecover(txn);
+    if (result === undefined) return false;
+    for (const t of tasks) await t.postCommit(result);
+    return true;
+  }
+
+  /**
+   * One transaction per task, each with its own transactional id `<applicationId>-<taskId>`:
+   * a zombie instance still holding a task is fenced by the id even where the log cannot fence
+   * by group generation (Kafka Streams' first exactly-once design).
+   */
+  private async commitPerTask(): Promise<boolean> {
+    const due = this.tasks.activeTasks().filter((t) => t.needsCommit);
+    if (due.length === 0) return false;
+    const group = this.consumer.groupMetadata();
+    const results = await Promise.all(
+      due.map(async (task) => {
+        const { records, offsets } = task.prepareCommit();
+        const txn = this.producerFor(task.id).beginTransaction();
+        if (records.length > 0) txn.send(records);
+        if (offsets.length > 0) txn.sendOffsets(group, offsets);
+        return { task, result: await this.commitOrRecover(txn) };
+      }),
+    );
+    if (results.some((r) => r.result === undefined)) return false;
+    for (const { task, result } of results) await task.postCommit(result);
+    return true;
+  }
+
+  /** Commits; on a retriable failure rewinds every task to its last commit and returns undefined. */
+  private async commitOrRecover(txn: LogTransaction): Promise<TransactionResult | undefined> {
     try {
-      result = await txn.commit();
+      return await txn.commit();
     } catch (err) {
       await txn.abort().catch(() => undefined);
       if (err instanceof FencedError) {
@@ -275,13 +321,29 @@ export class StreamsRuntime {
       if (err instanceof TributaryError && err.retriable) {
         this.logger.warn('commit failed; rewinding to the last commit and retrying', { error: err });
         await this.rewindToCommitted();
-        return;
+        return undefined;
       }
       throw err;
     }
-    for (const t of tasks) await t.postCommit(result);
-    this.commits++;
-    this.lastActivityAt = this.clock();
+  }
+
+  private producerFor(taskId: string): LogProducer {
+    let producer = this.taskProducers.get(taskId);
+    if (producer === undefined) {
+      producer = this.options.log.producer({ transactionalId: `${this.app.applicationId}-${taskId}` });
+      this.taskProducers.set(taskId, producer);
+    }
+    return producer;
+  }
+
+  /** Closes the transactional producers of tasks this instance no longer runs. */
+  private async closeIdleProducers(): Promise<void> {
+    const active = new Set<string>(this.tasks.activeTasks().map((t) => t.id));
+    for (const [id, producer] of this.taskProducers) {
+      if (active.has(id)) continue;
+      this.taskProducers.delete(id);
+      await producer.close();
+    }
   }
 
   /** Drops all uncommitted work and re-reads from the committed offsets (a failed, retriable commit). */
@@ -308,6 +370,7 @@ export class StreamsRuntime {
     if (this.runtimeState === 'failed') return;
     await this.commit();
     await this.tasks.revoke(partitions);
+    await this.closeIdleProducers();
   }
 
   /** Pauses a partition whose task has too much waiting, resumes it when half has drained. */

@@ -31,6 +31,8 @@ export interface EmbeddedLogOptions {
 /** The embedded log: topics, partitions, groups and transactions in one better-sqlite3 file. */
 export class EmbeddedLog implements Log {
   readonly kind = 'embedded' as const;
+  /** Commits check the group generation of sendOffsets, so one transaction may carry every task. */
+  readonly capabilities = { generationFencing: true } as const;
   readonly admin: EmbeddedAdmin;
   private readonly ctx: LogContext;
   private closing: Promise<void> | null = null;
