@@ -63,7 +63,7 @@ export class StreamsRuntime {
   private tasks!: TaskManager;
   private global: GlobalStateManager | undefined;
   private consumer!: LogConsumer;
-  private producer!: LogProducer;
+  private producer: LogProducer | undefined;
   private stopRequested = false;
   private lastActivityAt = 0;
   private commits = 0;
@@ -111,7 +111,8 @@ export class StreamsRuntime {
         stateDir,
         globalStores: this.global?.views,
       });
-      this.producer = log.producer({ transactionalId: config.processingGuarantee === 'exactly-once' ? this.app.applicationId : undefined });
+      // Per-task commits use one producer per task (producerFor); the shared mode one for all.
+      if (this.commitMode === 'shared') this.producer = log.producer({ transactionalId: config.processingGuarantee === 'exactly-once' ? this.app.applicationId : undefined });
       this.consumer = log.consumer({ groupId: this.app.applicationId, maxPollRecords: config.maxPollRecords, isolationLevel: 'read_committed' });
       const topics = this.topology.subtopologies.flatMap((s) => [...s.sourceTopics]);
       await this.consumer.subscribe(topics, {
@@ -222,7 +223,8 @@ export class StreamsRuntime {
       await this.consumer.close();
       await this.tasks.closeAll();
       await this.global?.close();
-      await this.producer.close();
+      await this.closeIdleProducers();
+      await this.producer?.close();
       this.runtimeState = 'stopped';
       this.logger.info(`application '${this.app.applicationId}' stopped`, { ...this.stats() });
       this.resolveStopped();
@@ -277,7 +279,7 @@ export class StreamsRuntime {
   private async commitShared(): Promise<boolean> {
     const { tasks, records, offsets } = this.tasks.prepareCommit();
     if (tasks.length === 0) return false;
-    const txn = this.producer.beginTransaction();
+    const txn = this.producer!.beginTransaction();
     if (records.length > 0) txn.send(records);
     if (offsets.length > 0) txn.sendOffsets(this.consumer.groupMetadata(), offsets);
     const result = await this.commitOrRecover(txn);
@@ -410,6 +412,7 @@ export class StreamsRuntime {
     try {
       await this.tasks?.closeAll();
       await this.global?.close();
+      if (this.tasks !== undefined) await this.closeIdleProducers();
       await this.producer?.close();
     } catch {
       /* as above */
