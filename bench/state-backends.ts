@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTaskStateBackend, type BackendKind, type StoreWrite } from '../src/state/backend/index.js';
+import { seededRandom as random } from '../examples/prng.js';
 
 const PUTS = Number(process.argv[2] ?? 1_000_000);
 const BATCH = Number(process.argv[3] ?? 5_000);
@@ -25,17 +26,6 @@ const GETS = 1_000_000;
 const SCANS = 50;
 const STORE = 'customer-totals';
 
-/** mulberry32 */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const keys = Array.from({ length: KEYS }, (_, i) => Buffer.from(`customer-${String(i).padStart(7, '0')}`)); // 16 bytes
 const values = Array.from({ length: 16 }, (_, i) => Buffer.alloc(100, 0x41 + i));

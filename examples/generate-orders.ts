@@ -5,6 +5,7 @@
  *   node --import tsx examples/generate-orders.ts --count 1000 --seed 42
  */
 import { parseArgs } from 'node:util';
+import { seededRandom as prng } from './prng.js';
 
 const { values } = parseArgs({
   options: {
@@ -14,17 +15,6 @@ const { values } = parseArgs({
   },
 });
 
-/** mulberry32: a tiny seeded PRNG, good enough for demo data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = prng(Number(values.seed));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
