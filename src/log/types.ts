@@ -74,7 +74,11 @@ export interface LogAdmin {
   /** Describes the named topics; an unknown name is an error naming it. */
   describeTopics(names: string[]): Promise<TopicDescription[]>;
   deleteTopics(names: string[]): Promise<void>;
-  /** Low and high offsets of every partition of the topic, by partition; an unknown topic is an error. */
+  /**
+   * Low and high offsets of every partition of the topic, by partition; an unknown topic is an
+   * error. (Kafka: `high` is the last stable offset, which stays below the log end while a
+   * transaction is open on the partition.)
+   */
   offsets(topic: string): Promise<PartitionOffsets[]>;
   /** The group's committed offsets for these topics: only partitions that have one are listed. */
   committedOffsets(groupId: string, topics: string[]): Promise<OffsetCommit[]>;
@@ -90,20 +94,28 @@ export interface LogTransaction {
   /**
    * Adds records to the transaction; nothing is visible before commit(). Routes each record at
    * once (see LogProducer.send), so a partition out of range or an invalid record throws here,
-   * and then none of these records is added.
+   * and then none of these records is added. (Kafka: a record for a topic whose metadata the
+   * log has not loaded yet is routed, and a bad partition refused, at commit(); the whole
+   * transaction then fails and nothing is written.)
    */
   send(records: readonly OutgoingRecord[]): void;
   /**
-   * Commits these offsets for the consumer's group in the same transaction. The group metadata
-   * fences zombies: the commit fails with FencedError when the member is no longer current.
-   * Metadata without membership (generation -1, from a consumer that used assign()) commits only
-   * while the group has no live member, as in Kafka.
+   * Commits these offsets for the consumer's group in the same transaction. Where the log has
+   * `capabilities.generationFencing`, the group metadata fences zombies: the commit fails with
+   * FencedError when the member is no longer current, and metadata without membership
+   * (generation -1, from a consumer that used assign()) commits only while the group has no live
+   * member. Kafka through kafkajs does not check it: fence by transactional id there.
    */
   sendOffsets(group: GroupMetadata, offsets: readonly OffsetCommit[]): void;
   /**
    * Appends everything atomically. Fails with FencedError when a newer producer or member took
    * over; then nothing of the transaction is written. A transaction is used once: after commit()
    * or abort(), any call is an IllegalStateError.
+   *
+   * Treat any failed commit as "restart from the committed state" (re-read the committed
+   * offsets and the changelog), never as "send the same transaction again": on Kafka, a
+   * connection lost while the broker ends the transaction leaves its outcome unknown (the error
+   * is retriable and says so), and the committed offsets tell whether it went through.
    */
   commit(): Promise<TransactionResult>;
   /** Drops everything the transaction buffered. */
@@ -168,9 +180,17 @@ export interface LogConsumer {
   /**
    * Joins the group and follows its assignment of these topics' partitions. The join happens in
    * the next poll(), which calls the listener. Needs a groupId; a consumer either subscribes or
-   * assigns, not both (IllegalStateError). The embedded log gives the one member of the group
-   * every partition, refuses a second live member with ApplicationRunningError and fails with
-   * TopicError for a topic that does not exist.
+   * assigns, not both (IllegalStateError). A topic that does not exist is a TopicError. The
+   * embedded log gives the one member of the group every partition and refuses a second live
+   * member with ApplicationRunningError (`capabilities.exclusiveGroupMember`).
+   *
+   * Kafka: members share the partitions and rebalance when members come and go. kafkajs
+   * rebalances eagerly and has no revoke callback: the consumer stops returning records when it
+   * starts rejoining, and the next poll() after the new assignment arrived calls onRevoked with
+   * the partitions it lost (their unreturned records are dropped, never returned later), then
+   * onAssigned with the partitions it gained. Partitions kept keep their position. So onRevoked
+   * runs after the group moved on, when another member may own those partitions already: a
+   * commit there is safe only under a transactional id per task.
    */
   subscribe(topics: string[], listener: RebalanceListener): Promise<void>;
   /**
@@ -192,7 +212,11 @@ export interface LogConsumer {
   resume(partitions: TopicPartition[]): void;
   /** Next poll() of this partition starts at `offset`. The partition must be assigned (IllegalStateError). */
   seek(partition: TopicPartition, offset: number): void;
-  /** The next offset poll() will return for an assigned partition (IllegalStateError if not assigned). */
+  /**
+   * The next offset poll() will return for an assigned partition (IllegalStateError if not
+   * assigned). Kafka: right after assign() or a rebalance the start position is known only once
+   * poll() looked it up (IllegalStateError before, unless seek() set it).
+   */
   position(partition: TopicPartition): number;
   /** The group's committed offsets for these partitions: only partitions that have one are listed. Needs a groupId. */
   committed(partitions: TopicPartition[]): Promise<OffsetCommit[]>;
@@ -208,15 +232,32 @@ export interface LogConsumer {
   close(): Promise<void>;
 }
 
-/** What a backend can guarantee, so the runtime can choose how to commit. */
+/**
+ * What a backend can guarantee, so the runtime can choose how to commit. The conformance suite
+ * tests each guarantee on the backends that claim it, and the replacement on the others.
+ */
 export interface LogCapabilities {
   /**
    * `sendOffsets` with GroupMetadata fences a stale member (KIP-447 style), so one transaction
    * may carry every task of a process. Without it (kafkajs sends TxnOffsetCommit v0/v1 with no
    * generation), zombies are fenced only by transactional id: the runtime then commits each
    * task in a transaction of its own, with the id `<applicationId>-<taskId>`.
+   * Embedded: yes. Kafka through kafkajs 2.2.4: no.
    */
   readonly generationFencing: boolean;
+  /**
+   * `TopicSpec.internal` is stored and `describeTopics()` gives it back. Embedded: yes. Kafka
+   * has no such flag on ordinary topics: there a topic is internal when its name ends in
+   * `-changelog` or `-repartition`, the names the runtime gives its internal topics (as Kafka
+   * Streams does), whatever `internal` said at creation. Optional: absent means true.
+   */
+  readonly topicInternalFlag?: boolean;
+  /**
+   * A group has one live member at a time: a second one fails with ApplicationRunningError (one
+   * application instance per embedded log). Kafka: no, members share the partitions and
+   * rebalance (scale-out). Optional: absent means true.
+   */
+  readonly exclusiveGroupMember?: boolean;
 }
 
 /** A partitioned, durable log: the embedded SQLite file or a Kafka cluster. */

@@ -32,7 +32,7 @@ export interface EmbeddedLogOptions {
 export class EmbeddedLog implements Log {
   readonly kind = 'embedded' as const;
   /** Commits check the group generation of sendOffsets, so one transaction may carry every task. */
-  readonly capabilities = { generationFencing: true } as const;
+  readonly capabilities = { generationFencing: true, topicInternalFlag: true, exclusiveGroupMember: true } as const;
   readonly admin: EmbeddedAdmin;
   private readonly ctx: LogContext;
   private closing: Promise<void> | null = null;
