@@ -5,6 +5,7 @@
 #
 #   bash scripts/kafka.sh up       # fetch the jars if needed, format storage, start, wait until it answers
 #   bash scripts/kafka.sh down     # stop it (SIGTERM, SIGKILL after KAFKA_STOP_TIMEOUT s) and delete its data
+#   bash scripts/kafka.sh stop     # stop it and keep its data: the next `up` restarts the same cluster
 #   bash scripts/kafka.sh status   # exit 0 and print the bootstrap address when it answers, else exit 1
 #   bash scripts/kafka.sh logs     # the broker's log (follow it with: tail -f "$(bash scripts/kafka.sh logfile)")
 #   bash scripts/kafka.sh fetch    # only fetch the jars (e.g. to warm a CI cache)
@@ -160,16 +161,22 @@ up() {
     fi
     fetch
     rm -f "$pidfile"
-    rm -rf "$data"
-    write_config
-    local cluster_id
-    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
-    if ! java -cp "$libs/*" -Dlog4j.configuration="file:$run/log4j.properties" kafka.tools.StorageTool format \
-      -t "$cluster_id" -c "$run/server.properties" --ignore-formatted >"$run/format.log" 2>&1; then
-      cat "$run/format.log" >&2
-      die "formatting the KRaft storage in $data failed"
+    if [ -f "$run/kept" ] && [ -d "$data" ]; then
+      # restarted after `stop`: same data, same cluster (topics, offsets and transactions survive)
+      say "restarting on the data kept by 'stop' in $data"
+    else
+      rm -rf "$data"
+      write_config
+      local cluster_id
+      cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+      if ! java -cp "$libs/*" -Dlog4j.configuration="file:$run/log4j.properties" kafka.tools.StorageTool format \
+        -t "$cluster_id" -c "$run/server.properties" --ignore-formatted >"$run/format.log" 2>&1; then
+        cat "$run/format.log" >&2
+        die "formatting the KRaft storage in $data failed"
+      fi
+      : >"$logfile"
     fi
-    : >"$logfile"
+    rm -f "$run/kept"
     # setsid: the broker outlives this shell and gets no signal meant for it.
     # shellcheck disable=SC2086
     setsid java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
@@ -197,6 +204,20 @@ up() {
 }
 
 down() {
+  stop_broker
+  rm -f "$pidfile" "$run/kept"
+  rm -rf "$data"
+}
+
+# Stops the broker and keeps its data: the next `up` restarts the same cluster (broker-restart tests).
+stop() {
+  stop_broker
+  rm -f "$pidfile"
+  [ -d "$data" ] && touch "$run/kept"
+  return 0
+}
+
+stop_broker() {
   mkdir -p "$run"
   exec 9>"$run/.lock"
   if command -v flock >/dev/null 2>&1; then flock 9; fi
@@ -217,8 +238,6 @@ down() {
   else
     say "not running on port $port"
   fi
-  rm -f "$pidfile"
-  rm -rf "$data"
 }
 
 status() {
@@ -238,9 +257,10 @@ status() {
 case "${1:-}" in
   up) up ;;
   down) down ;;
+  stop) stop ;;
   status) status ;;
   logs) [ -f "$logfile" ] && cat "$logfile" || die "no log yet at $logfile" ;;
   logfile) echo "$logfile" ;;
   fetch) fetch && say "jars in $libs" ;;
-  *) echo "usage: bash scripts/kafka.sh up|down|status|logs|logfile|fetch" >&2; exit 2 ;;
+  *) echo "usage: bash scripts/kafka.sh up|down|stop|status|logs|logfile|fetch" >&2; exit 2 ;;
 esac

@@ -17,12 +17,28 @@ export const commonOptions = {
 /** Flags of the commands that open the log. */
 export const logOptions = {
   'state-dir': { type: 'string' },
+  brokers: { type: 'string' },
+  'kafka-client-id': { type: 'string' },
+  'sasl-mechanism': { type: 'string' },
+  'sasl-username': { type: 'string' },
+  ssl: { type: 'boolean' },
+  'ssl-ca': { type: 'string' },
+  'ssl-cert': { type: 'string' },
+  'ssl-key': { type: 'string' },
+  'session-timeout-ms': { type: 'string' },
 } as const satisfies Options;
 
 export const commonHelp = `  --log-level <level>  debug | info | warn | error | silent (default info); logs go to stderr
   -h, --help           show this help`;
 
-export const stateDirHelp = `  --state-dir <dir>    where the embedded log lives, as <dir>/log.db (default ./.tributary)`;
+export const stateDirHelp = `  --state-dir <dir>    where the embedded log lives, as <dir>/log.db, and local state (default ./.tributary)
+  --brokers <list>     use Apache Kafka instead: host:port[,host:port...] (or TRIBUTARY_BROKERS)
+  --kafka-client-id <id>        client id brokers see (default tributary)
+  --sasl-mechanism <m>          plain | scram-sha-256 | scram-sha-512, with --sasl-username;
+                                the password comes from TRIBUTARY_SASL_PASSWORD, never a flag
+  --ssl                         TLS to the brokers (also implied by --ssl-ca/--ssl-cert)
+  --ssl-ca <file>  --ssl-cert <file>  --ssl-key <file>   PEM files for TLS
+  --session-timeout-ms <ms>     consumer group session timeout (default 10000)`;
 
 export function argumentError(command: string, what: string): ArgumentError {
   return new ArgumentError(`${what}. See 'tributary ${command} --help'.`);

@@ -1,10 +1,20 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Log } from '../log/types.js';
-import { CommandError } from './errors.js';
+import type { KafkaLogOptions } from '../log/kafka/options.js';
+import { ArgumentError, CommandError } from './errors.js';
 
 export interface LogFlags {
   'state-dir'?: string | undefined;
+  brokers?: string | undefined;
+  'kafka-client-id'?: string | undefined;
+  'sasl-mechanism'?: string | undefined;
+  'sasl-username'?: string | undefined;
+  ssl?: boolean | undefined;
+  'ssl-ca'?: string | undefined;
+  'ssl-cert'?: string | undefined;
+  'ssl-key'?: string | undefined;
+  'session-timeout-ms'?: string | undefined;
 }
 
 export interface OpenLogOptions {
@@ -16,11 +26,21 @@ export interface OpenLogOptions {
 
 export const defaultStateDir = '.tributary';
 
+/** The brokers given by --brokers or TRIBUTARY_BROKERS; undefined means the embedded log. */
+export function brokersFrom(flags: LogFlags): string | undefined {
+  const given = flags.brokers ?? process.env.TRIBUTARY_BROKERS;
+  return given === undefined || given.trim() === '' ? undefined : given.trim();
+}
+
 /**
- * The one place that picks the log backend from the command-line flags. Today that is always the
- * embedded log under --state-dir; a `--brokers` flag would return the Kafka backend from here.
+ * The one place that picks the log backend from the command-line flags: Apache Kafka with
+ * --brokers (or TRIBUTARY_BROKERS), else the embedded log under --state-dir.
  */
 export async function openLog(flags: LogFlags, options: OpenLogOptions): Promise<Log> {
+  const brokers = brokersFrom(flags);
+  if (brokers !== undefined) return openKafka(brokers, flags);
+  const kafkaOnly = (['kafka-client-id', 'sasl-mechanism', 'sasl-username', 'ssl', 'ssl-ca', 'ssl-cert', 'ssl-key', 'session-timeout-ms'] as const).filter((f) => flags[f] !== undefined);
+  if (kafkaOnly.length > 0) throw new ArgumentError(`--${kafkaOnly[0]} applies to Kafka only: give --brokers too (or TRIBUTARY_BROKERS)`);
   const dir = resolve(options.cwd, flags['state-dir'] ?? defaultStateDir);
   const path = join(dir, 'log.db');
   if (options.mustExist && !existsSync(path)) {
@@ -32,7 +52,58 @@ export async function openLog(flags: LogFlags, options: OpenLogOptions): Promise
   return openEmbeddedLog({ path });
 }
 
-/** True when --state-dir holds a log; `topics` lists nothing rather than creating one. */
+const saslMechanisms = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
+function readPem(flag: string, file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ArgumentError(`--${flag}: cannot read '${file}': ${(e as Error).message}`);
+  }
+}
+
+/** Kafka options from the flags; secrets only from the environment (command lines show in `ps`). */
+export function kafkaOptionsFrom(brokers: string, flags: LogFlags): KafkaLogOptions {
+  const options: KafkaLogOptions = { brokers, clientId: flags['kafka-client-id'] ?? 'tributary', logLevel: 'error' };
+  const mechanism = flags['sasl-mechanism'];
+  if (mechanism !== undefined) {
+    if (!(saslMechanisms as readonly string[]).includes(mechanism)) throw new ArgumentError(`--sasl-mechanism must be one of ${saslMechanisms.join(', ')}, got '${mechanism}'`);
+    const username = flags['sasl-username'];
+    const password = process.env.TRIBUTARY_SASL_PASSWORD;
+    if (username === undefined) throw new ArgumentError('--sasl-mechanism needs --sasl-username');
+    if (password === undefined || password === '') throw new ArgumentError('--sasl-mechanism needs the password in the TRIBUTARY_SASL_PASSWORD environment variable');
+    options.sasl = { mechanism: mechanism as (typeof saslMechanisms)[number], username, password } as KafkaLogOptions['sasl'];
+  } else if (flags['sasl-username'] !== undefined) {
+    throw new ArgumentError('--sasl-username needs --sasl-mechanism');
+  }
+  const ca = readPem('ssl-ca', flags['ssl-ca']);
+  const cert = readPem('ssl-cert', flags['ssl-cert']);
+  const key = readPem('ssl-key', flags['ssl-key']);
+  if (ca !== undefined || cert !== undefined || key !== undefined) options.ssl = { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+  else if (flags.ssl) options.ssl = true;
+  const session = flags['session-timeout-ms'];
+  if (session !== undefined) {
+    const n = Number(session);
+    if (!/^\d+$/.test(session) || n < 1000) throw new ArgumentError(`--session-timeout-ms must be an integer >= 1000, got '${session}'`);
+    options.consumer = { sessionTimeoutMs: n, rebalanceTimeoutMs: Math.max(n, 10_000) };
+  }
+  return options;
+}
+
+async function openKafka(brokers: string, flags: LogFlags): Promise<Log> {
+  const options = kafkaOptionsFrom(brokers, flags);
+  const { openKafkaLog } = await import('../log/kafka/index.js');
+  try {
+    return openKafkaLog(options);
+  } catch (e) {
+    // a malformed broker list: say which flag it came from
+    throw new ArgumentError(`--brokers: ${(e as Error).message}`);
+  }
+}
+
+/** True when --state-dir holds a log (or Kafka is used); `topics` lists nothing rather than creating one. */
 export function logExists(flags: LogFlags, cwd: string): boolean {
+  if (brokersFrom(flags) !== undefined) return true;
   return existsSync(join(resolve(cwd, flags['state-dir'] ?? defaultStateDir), 'log.db'));
 }

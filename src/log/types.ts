@@ -84,6 +84,32 @@ export interface LogAdmin {
   committedOffsets(groupId: string, topics: string[]): Promise<OffsetCommit[]>;
   /** Overwrites a group's committed offsets (the reset tool); refused while the group has a live member. */
   setCommittedOffsets(groupId: string, offsets: OffsetCommit[]): Promise<void>;
+  /**
+   * The group's live members and their assignments (`tributary lag` shows who owns what). An
+   * unknown group is described with no members. Optional: a backend without it has no owners to show.
+   */
+  describeGroup?(groupId: string): Promise<GroupDescription>;
+}
+
+/** A consumer group as LogAdmin.describeGroup() sees it. */
+export interface GroupDescription {
+  groupId: string;
+  /** Kafka's group state ('Stable', 'PreparingRebalance', 'CompletingRebalance', 'Empty', 'Dead'); embedded: 'Stable' with a live member, else 'Empty'. */
+  state: string;
+  members: GroupMemberDescription[];
+}
+
+export interface GroupMemberDescription {
+  memberId: string;
+  /** The client id (Kafka) or '' (embedded). */
+  clientId: string;
+  /** Where the member runs: Kafka's client host; embedded: `<hostname> pid <pid>`. */
+  host: string;
+  /**
+   * The partitions the group assigned to the member. Absent where the log does not record it:
+   * on the embedded log the one live member holds every partition of the group's topics.
+   */
+  assignment?: TopicPartition[];
 }
 
 /**
@@ -147,6 +173,14 @@ export interface LogProducer {
    * is a TopicError.
    */
   send(records: OutgoingRecord[]): Promise<OffsetCommit[]>;
+  /**
+   * Settles when the producer is registered: with a transactional id, older producers with that
+   * id are fenced and the transaction they left open has ended (committed or aborted), so the
+   * committed offsets and changelogs read afterwards are final. Hand a task over in that order:
+   * ready(), then read committed offsets, then restore. Rejects as commit() would (FencedError,
+   * or a retriable error when the log cannot be reached).
+   */
+  ready(): Promise<void>;
   /** Starts a transaction; a producer has at most one open at a time (IllegalStateError otherwise). */
   beginTransaction(): LogTransaction;
   close(): Promise<void>;
@@ -165,9 +199,51 @@ export interface RebalanceListener {
   onRevoked(partitions: TopicPartition[]): Promise<void> | void;
 }
 
+/**
+ * Topics whose partition p must go to one member together (the sources of one sub-topology). Each
+ * (group, partition) pair is a *unit* named `<id>_<partition>`: for the runtime, a stream task.
+ */
+export interface PartitionGroup {
+  id: number;
+  topics: readonly string[];
+}
+
+/**
+ * How a subscribed consumer wants its group's partitions shared: by unit rather than by partition,
+ * balanced across members, and sticky to the members that already hold a unit's state. The log
+ * knows nothing of tasks; it only keeps each unit's partitions together.
+ */
+export interface PartitionGrouping {
+  groups: readonly PartitionGroup[];
+  /**
+   * Asked at every (re)join: the units this member runs now (`active`) and the units whose state
+   * it keeps on local disk (`standby`); the assignment prefers to give units back to them.
+   */
+  localUnits(): { active: readonly string[]; standby: readonly string[] };
+  /**
+   * Where this member answers interactive queries (`host:port`), advertised to the group with its
+   * units, so that every member learns who serves which unit (LogConsumer.groupAssignment).
+   */
+  endpoint?: string;
+}
+
+/** One member of a group as its last assignment described it: its advertised endpoint and its units. */
+export interface GroupMemberAssignment {
+  /** The member's PartitionGrouping.endpoint; absent when it advertised none. */
+  endpoint?: string;
+  /** The units (`<group id>_<partition>`: stream tasks) the member was given. */
+  units: string[];
+}
+
 export interface ConsumerOptions {
   /** The consumer group; without one, use assign() (no membership, no commits). */
   groupId?: string;
+  /**
+   * Share partitions by unit (see PartitionGrouping). Kafka: a partition assigner that keeps a
+   * unit's partitions on one member, balanced and sticky. The embedded log has one member, which
+   * gets every partition anyway. Without it, partitions are shared one by one (round robin).
+   */
+  grouping?: PartitionGrouping;
   /** Where to start a partition that has no committed offset (or one out of range). Default 'earliest'. */
   autoOffsetReset?: 'earliest' | 'latest';
   /** Upper bound on records returned by one poll. Default 1000. */
@@ -207,6 +283,14 @@ export interface LogConsumer {
    */
   poll(maxWaitMs: number): Promise<ConsumedRecord[]>;
   assignment(): TopicPartition[];
+  /**
+   * Optional. Every member of the group with the endpoint it advertised and the units it was
+   * given, as the last assignment this consumer received said (a grouping consumer only).
+   * Undefined before the first join, while the consumer is rejoining (a rebalance), and when the
+   * assignment did not carry the group's map (a member of an older version led it). Kafka only:
+   * on the embedded log one member holds everything, so every unit is local.
+   */
+  groupAssignment?(): GroupMemberAssignment[] | undefined;
   /** Stops returning records of these partitions until resume(); they must be assigned (IllegalStateError). */
   pause(partitions: TopicPartition[]): void;
   resume(partitions: TopicPartition[]): void;

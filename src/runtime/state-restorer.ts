@@ -1,4 +1,5 @@
 import type { Log } from '../log/types.js';
+import { writesOwnChangelog } from '../state/store-definition.js';
 import type { RestoreTarget, TaskStores } from '../state/task-stores.js';
 import type { Logger } from './logger.js';
 
@@ -18,7 +19,11 @@ export async function restoreTaskState(
   log: Log,
   stores: TaskStores,
   taskId: string,
-  limits: { committedOffset(topic: string, partition: number): number | undefined },
+  limits: {
+    committedOffset(topic: string, partition: number): number | undefined;
+    /** Told after each restored batch: records replayed so far and changelog offsets still to go (metrics, readiness). */
+    onProgress?(restored: number, remaining: number): void;
+  },
   logger: Logger,
 ): Promise<RestoreResult> {
   const targets = stores.restoreTargets();
@@ -26,10 +31,10 @@ export async function restoreTaskState(
   const ends = new Map<RestoreTarget, number>();
   for (const t of targets) {
     const high = (await log.admin.offsets(t.topic)).find((p) => p.partition === t.partition)?.high ?? 0;
-    const end = t.store.def.changelog === 'internal' ? high : Math.min(high, limits.committedOffset(t.topic, t.partition) ?? 0);
+    const end = writesOwnChangelog(t.store.def) ? high : Math.min(high, limits.committedOffset(t.topic, t.partition) ?? 0);
     ends.set(t, end);
   }
-  const ahead = targets.filter((t) => t.from > ends.get(t)! && t.store.def.changelog === 'internal');
+  const ahead = targets.filter((t) => t.from > ends.get(t)! && writesOwnChangelog(t.store.def));
   if (ahead.length > 0) {
     logger.warn(`task ${taskId}: local state is ahead of its changelog (${ahead.map((t) => `${t.topic}-${t.partition} checkpoint ${t.from} > end ${ends.get(t)}`).join(', ')}); wiping it and restoring from the beginning`);
     return { records: 0, wiped: true };
@@ -44,6 +49,8 @@ export async function restoreTaskState(
     for (const t of todo) consumer.seek({ topic: t.topic, partition: t.partition }, t.from);
     const remaining = new Set(todo);
     const byPartition = new Map(todo.map((t) => [`${t.topic}\u0000${t.partition}`, t]));
+    const left = () => todo.reduce((n, t) => n + Math.max(0, ends.get(t)! - consumer.position({ topic: t.topic, partition: t.partition })), 0);
+    limits.onProgress?.(0, left());
     while (remaining.size > 0) {
       const batch = await consumer.poll(100);
       const groups = new Map<RestoreTarget, typeof batch>();
@@ -66,6 +73,9 @@ export async function restoreTaskState(
           remaining.delete(t);
         }
       }
+      limits.onProgress?.(records, left());
+      // let the process answer (health probes, /metrics) between batches of a long restore
+      await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
     await consumer.close();

@@ -2,12 +2,17 @@ import type { App } from '../dsl/app.js';
 import { FencedError, IllegalStateError, TopologyError, TributaryError } from '../errors/index.js';
 import type { ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore } from '../state/store-types.js';
 import { compositeKeyValueStore, compositeSessionStore, compositeWindowStore } from './queryable-stores.js';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Log, LogConsumer, LogProducer, LogTransaction, OffsetCommit, TopicPartition, TransactionResult } from '../log/types.js';
 import type { Topology } from '../topology/topology.js';
+import type { TaskState } from './task-state.js';
 import { GlobalStateManager } from './global-state.js';
+import { ProjectionHost } from '../eventsourcing/projection-host.js';
 import { createLogger, type Logger } from './logger.js';
+import type { StreamTask } from './stream-task.js';
 import { TaskManager } from './task-manager.js';
+import { taskId, type TaskId } from './task-id.js';
 import { ensureTopics } from './topic-setup.js';
 
 export interface StreamsRuntimeOptions {
@@ -24,7 +29,16 @@ export interface StreamsRuntimeOptions {
    * transactional id per task. Default: 'shared' where the log fences by group generation.
    */
   commitMode?: 'shared' | 'per-task';
+  /**
+   * How long the log may keep failing with retriable errors (brokers unreachable) before the
+   * runtime gives up and stops with an error; meanwhile it retries from the last commit.
+   * Default 300000 (5 minutes, as Kafka Streams' task.timeout.ms).
+   */
+  maxOutageMs?: number;
 }
+
+/** How long a fenced task's partitions wait before this instance takes the task back (if still assigned). */
+const FENCED_TASK_RETRY_MS = 3000;
 
 export type RuntimeState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -38,6 +52,38 @@ export interface RuntimeStats {
   commits: number;
   /** Changelog records replayed into local state at task start (only tails past checkpoints). */
   restored: number;
+  /** Records taken per topic the application reads, its internal repartition topics included. */
+  consumed: Record<string, number>;
+  /** Committed records per topic written, internal topics (repartition, changelog) and dead-letter topics included. */
+  produced: Record<string, number>;
+  /** Polls in which the group changed this instance's assignment (the first join counts). */
+  rebalances: number;
+  /** Transactions aborted (a failed or fenced commit; the tasks then restart from their last commit). */
+  transactionAborts: number;
+}
+
+/** Where a runtime is, for readiness probes and the operations layer (see StreamsRuntime.status()). */
+export interface RuntimeStatus {
+  state: RuntimeState;
+  /** Running, and every task assigned to this instance has restored its state. */
+  ready: boolean;
+  /** Why it is not ready; absent when ready. */
+  reason?: string;
+  /** Tasks of this instance: restoring ones (being created) and active ones. */
+  tasks: { id: string; state: TaskState }[];
+  /** Changelog records replayed since start, and changelog offsets still to replay by the restoring tasks. */
+  restore: { restored: number; remaining: number };
+}
+
+/**
+ * Told by the runtime as it works, at batch boundaries only (never per record): the metrics
+ * layer (src/ops) observes latencies this way. Register with StreamsRuntime.observe().
+ */
+export interface RuntimeObserver {
+  /** One processing pass over the buffered records took `seconds` for `records` records. */
+  processed?(seconds: number, records: number): void;
+  /** A commit that wrote something took `seconds` (one shared transaction, or all the per-task ones). */
+  committed?(seconds: number): void;
 }
 
 /**
@@ -62,13 +108,24 @@ export class StreamsRuntime {
   private topology!: Topology;
   private tasks!: TaskManager;
   private global: GlobalStateManager | undefined;
+  private projections: ProjectionHost | undefined;
   private consumer!: LogConsumer;
   private producer: LogProducer | undefined;
   private stopRequested = false;
   private lastActivityAt = 0;
   private commits = 0;
   private readonly paused = new Set<string>();
+  private readonly maxOutageMs: number;
+  private rewindPending = false;
+  private outageSince: number | undefined;
+  private retryDelayMs = 0;
+  /** Partitions of tasks fenced by another instance, paused until taken back or revoked. */
+  private readonly fencedPartitions = new Map<string, { tp: TopicPartition; retryAt: number }>();
   private idleWaiters: { idleMs: number; resolve: () => void }[] = [];
+  private readonly observers = new Set<RuntimeObserver>();
+  private rebalances = 0;
+  private assignmentChanged = false;
+  private transactionAborts = 0;
   private resolveStopped!: () => void;
   private rejectStopped!: (err: unknown) => void;
 
@@ -76,7 +133,10 @@ export class StreamsRuntime {
     this.logger = options.logger ?? createLogger();
     this.clock = options.clock ?? Date.now;
     this.pollMs = options.pollMs ?? 100;
-    this.commitMode = options.commitMode ?? (options.log.capabilities.generationFencing ? 'shared' : 'per-task');
+    this.maxOutageMs = options.maxOutageMs ?? 300_000;
+    // At-least-once needs no fencing: one plain producer and member offset commits for all tasks.
+    const exactlyOnce = app.config.processingGuarantee === 'exactly-once';
+    this.commitMode = options.commitMode ?? (!exactlyOnce || options.log.capabilities.generationFencing ? 'shared' : 'per-task');
     this.stopped = new Promise<void>((resolve, reject) => {
       this.resolveStopped = resolve;
       this.rejectStopped = reject;
@@ -113,7 +173,16 @@ export class StreamsRuntime {
       });
       // Per-task commits use one producer per task (producerFor); the shared mode one for all.
       if (this.commitMode === 'shared') this.producer = log.producer({ transactionalId: config.processingGuarantee === 'exactly-once' ? this.app.applicationId : undefined });
-      this.consumer = log.consumer({ groupId: this.app.applicationId, maxPollRecords: config.maxPollRecords, isolationLevel: 'read_committed' });
+      this.consumer = log.consumer({
+        groupId: this.app.applicationId,
+        maxPollRecords: config.maxPollRecords,
+        isolationLevel: 'read_committed',
+        // a task's partitions go to one member, sticky to the members that hold its state
+        grouping: {
+          groups: this.topology.subtopologies.map((s) => ({ id: s.id, topics: [...s.sourceTopics] })),
+          localUnits: () => this.localTasks(stateDir),
+        },
+      });
       const topics = this.topology.subtopologies.flatMap((s) => [...s.sourceTopics]);
       await this.consumer.subscribe(topics, {
         onAssigned: (tps) => this.onAssigned(tps),
@@ -121,7 +190,9 @@ export class StreamsRuntime {
       });
       // The first poll joins the group, so a second instance fails here, in start(), not later.
       const first = await this.consumer.poll(0);
+      this.countRebalance();
       if (first.length > 0) this.tasks.route(first);
+      this.projections = await ProjectionHost.start({ log, topology: this.topology, config, logger: this.logger });
     } catch (err) {
       this.runtimeState = 'failed';
       await this.releaseQuietly();
@@ -146,8 +217,9 @@ export class StreamsRuntime {
   }
 
   /**
-   * Resolves once every record that arrived has been processed and committed and no new record
-   * came for `idleMs`. Used by `tributary run --until-idle` and by tests.
+   * Resolves once every record that arrived has been processed and committed, no new record
+   * came for `idleMs`, and every projection has applied all the records of its topic's
+   * partitions. Used by `tributary run --until-idle` and by tests.
    */
   waitUntilIdle(idleMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -174,14 +246,78 @@ export class StreamsRuntime {
     return compositeSessionStore(name, typed as () => ReadOnlySessionStore<unknown, unknown>[]) as S;
   }
 
+  get applicationId(): string {
+    return this.app.applicationId;
+  }
+
+  /** The log this runtime runs on. */
+  get log(): Log {
+    return this.options.log;
+  }
+
+  /** The compiled topology, once start() has built it. */
+  compiledTopology(): Topology | undefined {
+    return this.topology;
+  }
+
+  /**
+   * Where the runtime is: its state, its tasks (restoring or running) and whether it is ready,
+   * i.e. running with every assigned task restored (what `/ready` answers).
+   */
+  status(): RuntimeStatus {
+    const tasks = this.tasks?.taskStates() ?? [];
+    const restore = this.tasks?.restoreProgress() ?? { restored: 0, remaining: 0 };
+    const restoring = tasks.filter((t) => t.state !== 'running');
+    let reason: string | undefined;
+    if (this.runtimeState === 'running' || this.runtimeState === 'starting') {
+      if (restoring.length > 0) reason = `${restoring.length} task(s) restoring (${restoring.map((t) => t.id).join(', ')}), ${restore.remaining} changelog record(s) to go`;
+      else if (this.runtimeState === 'starting') reason = 'the runtime is starting';
+    } else {
+      reason = `the runtime is ${this.runtimeState}`;
+    }
+    return { state: this.runtimeState, ready: reason === undefined, ...(reason === undefined ? {} : { reason }), tasks, restore };
+  }
+
+  /** Approximate entries per state store of this instance (global stores included). */
+  storeSizes(): Record<string, number> {
+    if (this.tasks === undefined) return {};
+    const sizes = this.tasks.storeSizes();
+    for (const [name, view] of this.global?.views ?? []) {
+      const counted = (view as Partial<ReadOnlyKeyValueStore<unknown, unknown>>).approximateCount?.();
+      if (counted !== undefined) sizes.set(name, counted);
+    }
+    return Object.fromEntries(sizes);
+  }
+
+  /** Registers an observer of processing and commit latencies; returns the function that removes it. */
+  observe(observer: RuntimeObserver): () => void {
+    this.observers.add(observer);
+    return () => void this.observers.delete(observer);
+  }
+
+  /** Ids (`<subtopology>_<partition>`) of the tasks this instance runs now. */
+  taskIds(): string[] {
+    return this.tasks === undefined ? [] : this.tasks.activeTasks().map((t) => t.id);
+  }
+
   stats(): RuntimeStats {
-    if (this.tasks === undefined) return { recordsIn: 0, recordsOut: {}, dropped: {}, commits: 0, restored: 0 };
+    if (this.tasks === undefined) return { recordsIn: 0, recordsOut: {}, dropped: {}, commits: 0, restored: 0, consumed: {}, produced: {}, rebalances: 0, transactionAborts: 0 };
     const s = this.tasks.stats();
     // In and out count the application's own input and output topics, not its internal ones.
     const external = (topic: string) => !this.topology.isInternalTopic(topic);
     const recordsIn = [...s.taken].filter(([topic]) => external(topic)).reduce((n, [, v]) => n + v, 0);
     const recordsOut = Object.fromEntries([...s.sent].filter(([topic]) => external(topic)));
-    return { recordsIn, recordsOut, dropped: Object.fromEntries(s.dropped), commits: this.commits, restored: this.tasks.restoredRecords };
+    return {
+      recordsIn,
+      recordsOut,
+      dropped: Object.fromEntries(s.dropped),
+      commits: this.commits,
+      restored: this.tasks.restoredRecords,
+      consumed: Object.fromEntries(s.taken),
+      produced: Object.fromEntries(s.sent),
+      rebalances: this.rebalances,
+      transactionAborts: this.transactionAborts,
+    };
   }
 
   private async loop(): Promise<void> {
@@ -189,36 +325,58 @@ export class StreamsRuntime {
     let nextCommitAt = this.clock() + config.commitIntervalMs;
     try {
       while (!this.stopRequested) {
-        const active = this.tasks.activeTasks();
-        let buffered = false;
-        let nextPunctuation = Infinity;
-        for (const t of active) {
-          if (t.buffered > 0) buffered = true;
-          const due = t.nextWallClockPunctuation();
-          if (due < nextPunctuation) nextPunctuation = due;
+        try {
+          // after a failed commit (or a failure reaching the log): back to the last commit first
+          if (this.rewindPending) {
+            await this.rewindToCommitted();
+            this.rewindPending = false;
+            this.outageSince = undefined;
+            this.retryDelayMs = 0;
+          }
+          const active = this.tasks.activeTasks();
+          let buffered = false;
+          let nextPunctuation = Infinity;
+          for (const t of active) {
+            if (t.buffered > 0) buffered = true;
+            const due = t.nextWallClockPunctuation();
+            if (due < nextPunctuation) nextPunctuation = due;
+          }
+          const now = this.clock();
+          const wait = buffered ? 0 : Math.max(0, Math.min(this.pollMs, nextCommitAt - now, nextPunctuation - now));
+          const records = await this.consumer.poll(wait);
+          this.countRebalance();
+          if (this.projections?.failure !== undefined) throw this.projections.failure;
+          await this.retakeFencedTasks();
+          if (records.length > 0) {
+            this.tasks.route(records);
+            this.lastActivityAt = this.clock();
+          }
+          if (this.global !== undefined && (await this.global.update()) > 0) this.lastActivityAt = this.clock();
+          const started = this.observers.size > 0 ? performance.now() : 0;
+          const processed = this.processInTimestampOrder(config.maxPollRecords * Math.max(1, this.tasks.activeTasks().length));
+          if (processed > 0 && this.observers.size > 0) {
+            const seconds = (performance.now() - started) / 1000;
+            for (const o of this.observers) o.processed?.(seconds, processed);
+          }
+          let early = false;
+          for (const task of this.tasks.activeTasks()) {
+            task.punctuateWallClock(this.clock());
+            if (task.wantsEarlyCommit) early = true;
+          }
+          this.applyBackpressure();
+          if (early || this.clock() >= nextCommitAt) {
+            await this.commit();
+            nextCommitAt = this.clock() + config.commitIntervalMs;
+          }
+          await this.notifyIdle();
+        } catch (err) {
+          // fenced means another instance owns the work now: never retried as an outage
+          if (!(err instanceof TributaryError && err.retriable) || err instanceof FencedError) throw err;
+          await this.retryLater(err);
         }
-        const now = this.clock();
-        const wait = buffered ? 0 : Math.max(0, Math.min(this.pollMs, nextCommitAt - now, nextPunctuation - now));
-        const records = await this.consumer.poll(wait);
-        if (records.length > 0) {
-          this.tasks.route(records);
-          this.lastActivityAt = this.clock();
-        }
-        if (this.global !== undefined && (await this.global.update()) > 0) this.lastActivityAt = this.clock();
-        this.processInTimestampOrder(config.maxPollRecords * Math.max(1, this.tasks.activeTasks().length));
-        let early = false;
-        for (const task of this.tasks.activeTasks()) {
-          task.punctuateWallClock(this.clock());
-          if (task.wantsEarlyCommit) early = true;
-        }
-        this.applyBackpressure();
-        if (early || this.clock() >= nextCommitAt) {
-          await this.commit();
-          nextCommitAt = this.clock() + config.commitIntervalMs;
-        }
-        this.notifyIdle();
       }
       this.runtimeState = 'stopping';
+      await this.projections?.close();
       await this.commit();
       await this.consumer.close();
       await this.tasks.closeAll();
@@ -245,7 +403,8 @@ export class StreamsRuntime {
    * repartition topic then write it in event-time order, so a backlog does not turn into late
    * records downstream (independent threads per task, as in Kafka Streams, interleave by speed).
    */
-  private processInTimestampOrder(budget: number): void {
+  private processInTimestampOrder(budget: number): number {
+    const initialBudget = budget;
     const tasks = this.tasks.activeTasks().filter((t) => t.buffered > 0);
     while (budget > 0 && tasks.length > 0) {
       let first = -1;
@@ -265,14 +424,22 @@ export class StreamsRuntime {
       budget -= n;
       if (n === 0 || task.buffered === 0) tasks.splice(first, 1);
     }
+    return initialBudget - budget;
   }
 
   /** One transaction: every task's output and input offsets, or nothing. */
   private async commit(): Promise<void> {
+    const started = this.observers.size > 0 ? performance.now() : 0;
     const committed = this.commitMode === 'shared' ? await this.commitShared() : await this.commitPerTask();
     if (!committed) return;
     this.commits++;
     this.lastActivityAt = this.clock();
+    if (this.observers.size > 0) {
+      const seconds = (performance.now() - started) / 1000;
+      for (const o of this.observers) o.committed?.(seconds);
+    }
+    // the loop may never wait while records keep coming (embedded log): let HTTP probes and scrapes in
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
   /** Every task's output and offsets in one transaction (the log fences stale members itself). */
@@ -300,15 +467,73 @@ export class StreamsRuntime {
     const results = await Promise.all(
       due.map(async (task) => {
         const { records, offsets } = task.prepareCommit();
-        const txn = this.producerFor(task.id).beginTransaction();
-        if (records.length > 0) txn.send(records);
-        if (offsets.length > 0) txn.sendOffsets(group, offsets);
-        return { task, result: await this.commitOrRecover(txn) };
+        let txn: LogTransaction | undefined;
+        try {
+          txn = this.producerFor(task.id).beginTransaction();
+          if (records.length > 0) txn.send(records);
+          if (offsets.length > 0) txn.sendOffsets(group, offsets);
+          return { task, result: await txn.commit(), error: undefined };
+        } catch (error) {
+          if (txn !== undefined) this.transactionAborts++;
+          await txn?.abort().catch(() => undefined);
+          return { task, result: undefined, error };
+        }
       }),
     );
-    if (results.some((r) => r.result === undefined)) return false;
-    for (const { task, result } of results) await task.postCommit(result);
-    return true;
+    // A fenced task moved to another instance: drop it (its work is redone there from the last
+    // commit), keep the others. Other retriable failures rewind every task; the rest is fatal.
+    const fenced = results.filter((r) => r.error instanceof FencedError);
+    // with one member per group (embedded log), whoever fenced a task took the whole application over
+    if (fenced.length > 0 && this.options.log.capabilities.exclusiveGroupMember !== false) {
+      const err = fenced[0]!.error as FencedError;
+      throw new FencedError(`application '${this.app.applicationId}' was taken over by another instance; this one stops without committing: ${err.message}`, { cause: err });
+    }
+    for (const { task, error } of fenced) await this.dropFencedTask(task, error as FencedError);
+    const failed = results.find((r) => r.error !== undefined && !(r.error instanceof FencedError));
+    if (failed !== undefined) {
+      const err = failed.error;
+      if (err instanceof TributaryError && err.retriable) {
+        this.requestRewind(err);
+        return false;
+      }
+      throw err;
+    }
+    for (const { task, result } of results) if (result !== undefined) await task.postCommit(result);
+    return fenced.length < results.length;
+  }
+
+  /**
+   * A task whose transactional id another instance registered: that instance owns it now (this
+   * one missed a rebalance: paused, or slow). Its uncommitted work is dropped and its partitions
+   * are paused; if the group still gives them to this instance after `fencedTaskRetryMs`, the task
+   * is taken back through the normal hand-over (which fences the other one in turn).
+   */
+  private async dropFencedTask(task: StreamTask, error: FencedError): Promise<void> {
+    this.logger.warn(`task ${task.id} was fenced: another instance took it over; dropping its uncommitted work`, { error: error.message });
+    task.discardUncommitted();
+    const partitions = [...task.partitions];
+    await this.tasks.revoke(partitions);
+    const producer = this.taskProducers.get(task.id);
+    this.taskProducers.delete(task.id);
+    await producer?.close().catch(() => undefined);
+    const assigned = new Set(this.consumer.assignment().map((tp) => `${tp.topic}\u0000${tp.partition}`));
+    const mine = partitions.filter((tp) => assigned.has(`${tp.topic}\u0000${tp.partition}`));
+    if (mine.length > 0) this.consumer.pause(mine);
+    for (const tp of mine) this.fencedPartitions.set(`${tp.topic}\u0000${tp.partition}`, { tp, retryAt: this.clock() + FENCED_TASK_RETRY_MS });
+  }
+
+  /** Takes back fenced tasks whose partitions the group still gives this instance. */
+  private async retakeFencedTasks(): Promise<void> {
+    if (this.fencedPartitions.size === 0) return;
+    const assigned = new Set(this.consumer.assignment().map((tp) => `${tp.topic}\u0000${tp.partition}`));
+    const due: TopicPartition[] = [];
+    for (const [key, { tp, retryAt }] of this.fencedPartitions) {
+      if (!assigned.has(key)) this.fencedPartitions.delete(key);
+      else if (this.clock() >= retryAt) due.push(tp);
+    }
+    if (due.length === 0) return;
+    this.logger.info(`taking back ${due.length} partition(s) of fenced tasks still assigned to this instance`);
+    await this.handOver(due);
   }
 
   /** Commits; on a retriable failure rewinds every task to its last commit and returns undefined. */
@@ -316,13 +541,19 @@ export class StreamsRuntime {
     try {
       return await txn.commit();
     } catch (err) {
+      this.transactionAborts++;
       await txn.abort().catch(() => undefined);
+      // at-least-once on a shared log: a member commit refused after a rebalance only means the
+      // records since the last commit are processed again (by whoever owns them now)
+      if (err instanceof FencedError && this.app.config.processingGuarantee === 'at-least-once' && this.options.log.capabilities.exclusiveGroupMember === false) {
+        this.requestRewind(err);
+        return undefined;
+      }
       if (err instanceof FencedError) {
         throw new FencedError(`application '${this.app.applicationId}' was taken over by another instance; this one stops without committing: ${err.message}`, { cause: err });
       }
       if (err instanceof TributaryError && err.retriable) {
-        this.logger.warn('commit failed; rewinding to the last commit and retrying', { error: err });
-        await this.rewindToCommitted();
+        this.requestRewind(err);
         return undefined;
       }
       throw err;
@@ -348,13 +579,44 @@ export class StreamsRuntime {
     }
   }
 
-  /** Drops all uncommitted work and re-reads from the committed offsets (a failed, retriable commit). */
+  /**
+   * Drops all uncommitted work and takes the assigned tasks over again from their last commit.
+   * Per-task commits: the tasks' producers are made anew first. A failed commit's outcome may be
+   * unknown (the broker may still be completing it), and offsets read before it completed would be
+   * the old ones: registering the transactional id again waits for that transaction to end.
+   */
   private async rewindToCommitted(): Promise<void> {
-    const assigned = this.consumer.assignment();
+    for (const t of this.tasks.activeTasks()) t.discardUncommitted();
     await this.tasks.closeAll();
-    const committed = await this.consumer.committed(assigned);
-    for (const c of committed) this.consumer.seek(c, c.offset);
-    await this.tasks.assign(assigned, this.committedLookup(committed));
+    if (this.commitMode === 'per-task') {
+      const producers = [...this.taskProducers.values()];
+      this.taskProducers.clear();
+      await Promise.all(producers.map((p) => p.close().catch(() => undefined)));
+    }
+    await this.handOver(this.consumer.assignment());
+  }
+
+  /** A retriable failure: the next loop iteration rewinds to the last commit before anything else. */
+  private requestRewind(err: unknown): void {
+    this.logger.warn('commit failed; rewinding to the last commit and retrying', { error: err instanceof Error ? err.message : String(err) });
+    this.rewindPending = true;
+  }
+
+  /**
+   * The log could not be reached (a broker restarting, a network blip): wait, growing the wait up
+   * to 5 s, and try again from the last commit; give up once the outage lasted `maxOutageMs`.
+   */
+  private async retryLater(err: TributaryError): Promise<void> {
+    const now = this.clock();
+    this.outageSince ??= now;
+    const lasted = now - this.outageSince;
+    if (lasted > this.maxOutageMs) {
+      throw new TributaryError(`the log has been failing for ${Math.round(lasted / 1000)} s (longer than maxOutageMs ${this.maxOutageMs}); giving up: ${err.message}`, { cause: err });
+    }
+    this.retryDelayMs = Math.min(5000, Math.max(250, this.retryDelayMs * 2));
+    this.logger.warn(`cannot reach the log; retrying in ${this.retryDelayMs} ms from the last commit`, { error: err.message, outageMs: lasted });
+    this.rewindPending = true;
+    await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
   }
 
   private committedLookup(committed: readonly OffsetCommit[]): (topic: string, partition: number) => number | undefined {
@@ -363,16 +625,58 @@ export class StreamsRuntime {
   }
 
   private async onAssigned(partitions: TopicPartition[]): Promise<void> {
+    this.assignmentChanged = true;
+    await this.handOver(partitions);
+  }
+
+  /**
+   * Takes over the tasks of newly assigned partitions. Per-task commits: first register each
+   * task's transactional id, which fences the previous owner and ends the transaction it left
+   * open; only then are the committed offsets final, so they are read after, and the consumer
+   * seeks to them (its own start positions were read before the fencing). Then the stores restore.
+   */
+  private async handOver(partitions: TopicPartition[]): Promise<void> {
+    for (const tp of partitions) {
+      const key = `${tp.topic}\u0000${tp.partition}`;
+      if (this.fencedPartitions.delete(key)) this.consumer.resume([tp]);
+    }
+    if (this.commitMode === 'per-task') {
+      const ids = new Set<string>();
+      for (const tp of partitions) {
+        const s = this.topology.subtopologyOf(tp.topic);
+        if (s !== undefined && this.tasks.taskFor(tp.topic, tp.partition) === undefined) ids.add(taskId(s.id, tp.partition));
+      }
+      await Promise.all([...ids].map((id) => this.producerFor(id).ready()));
+    }
     const committed = await this.consumer.committed(partitions);
+    for (const c of committed) this.consumer.seek(c, c.offset);
     const created = await this.tasks.assign(partitions, this.committedLookup(committed));
     if (created.length > 0) this.logger.info(`assigned ${created.length} task(s): ${created.map((t) => t.id).join(', ')}`);
   }
 
   private async onRevoked(partitions: TopicPartition[]): Promise<void> {
     if (this.runtimeState === 'failed') return;
+    if (!this.stopRequested) this.assignmentChanged = true;
+    for (const tp of partitions) this.fencedPartitions.delete(`${tp.topic}\u0000${tp.partition}`);
     await this.commit();
     await this.tasks.revoke(partitions);
     await this.closeIdleProducers();
+  }
+
+  /**
+   * What this instance advertises when it joins the group: the tasks it runs, and the tasks whose
+   * state it has on disk (`<stateDir>/<applicationId>/<taskId>`), so the assignment can keep
+   * tasks where restoring them is cheapest.
+   */
+  private localTasks(stateDir: string): { active: string[]; standby: string[] } {
+    const active = this.tasks?.activeTasks().map((t) => t.id) ?? [];
+    let standby: string[] = [];
+    try {
+      standby = readdirSync(join(stateDir, this.app.applicationId)).filter((d) => /^\d+_\d+$/.test(d) && !active.includes(d as TaskId));
+    } catch {
+      // no local state yet
+    }
+    return { active, standby };
   }
 
   /** Pauses a partition whose task has too much waiting, resumes it when half has drained. */
@@ -393,18 +697,29 @@ export class StreamsRuntime {
     }
   }
 
-  private notifyIdle(): void {
+  private async notifyIdle(): Promise<void> {
     if (this.idleWaiters.length === 0) return;
     for (const t of this.tasks.activeTasks()) if (t.buffered > 0 || t.needsCommit) return;
     const quiet = this.clock() - this.lastActivityAt;
+    if (!this.idleWaiters.some((w) => quiet >= w.idleMs)) return;
+    // The projections run their own loops: idle only once they have applied everything, too.
+    if (this.projections !== undefined && !(await this.projections.caughtUp())) return;
     const ready = this.idleWaiters.filter((w) => quiet >= w.idleMs);
     if (ready.length === 0) return;
     this.idleWaiters = this.idleWaiters.filter((w) => quiet < w.idleMs);
     for (const w of ready) w.resolve();
   }
 
+  /** After a poll: the group changed the assignment in it (the listener ran) counts as one rebalance. */
+  private countRebalance(): void {
+    if (!this.assignmentChanged) return;
+    this.assignmentChanged = false;
+    this.rebalances++;
+  }
+
   private async releaseQuietly(): Promise<void> {
     try {
+      await this.projections?.close();
       await this.consumer?.close();
     } catch {
       /* already failing: the first error is the one to report */

@@ -6,6 +6,7 @@ import type { ResolvedAppConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { StreamTask } from './stream-task.js';
 import { taskId, type TaskId } from './task-id.js';
+import type { TaskState } from './task-state.js';
 
 export interface TaskManagerOptions {
   topology: Topology;
@@ -38,6 +39,8 @@ export class TaskManager {
   private readonly tasks = new Map<TaskId, StreamTask>();
   private readonly taskByPartition = new Map<string, StreamTask>();
   private readonly closedTotals: ClosedTotals = { restored: 0, processed: 0, taken: new Map(), dropped: new Map(), sent: new Map() };
+  /** Tasks being created, whose state is restoring: records replayed so far and changelog offsets to go. */
+  private readonly restoring = new Map<TaskId, { restored: number; remaining: number }>();
 
   constructor(private readonly options: TaskManagerOptions) {}
 
@@ -65,40 +68,89 @@ export class TaskManager {
       byTask.set(id, entry);
     }
     const created: StreamTask[] = [];
-    const { topology, config } = this.options;
-    for (const [id, { subtopology, partition, partitions: tps }] of byTask) {
-      const s = topology.subtopologies[subtopology]!;
-      const defs = topology.storesOf(s);
-      let stores: TaskStores | undefined;
-      if (defs.length > 0) {
-        const openOptions = { applicationId: topology.applicationId, taskId: id, partition, stores: defs, defaultBackend: config.stateBackend, stateDir: this.options.stateDir };
-        stores = await TaskStores.open(openOptions);
-        let result = await restoreTaskState(this.options.log, stores, id, { committedOffset }, this.options.logger);
-        if (result.wiped) {
-          stores = await stores.wipe(openOptions);
-          result = await restoreTaskState(this.options.log, stores, id, { committedOffset }, this.options.logger);
-        }
-        this.restoredRecords += result.records;
+    for (const id of byTask.keys()) this.restoring.set(id, { restored: 0, remaining: 0 });
+    try {
+      for (const [id, { subtopology, partition, partitions: tps }] of byTask) {
+        created.push(await this.createTask(id, subtopology, partition, tps, committedOffset));
+        this.restoring.delete(id);
       }
-      const task = new StreamTask({
-        id,
-        applicationId: topology.applicationId,
-        subtopology: s,
-        partitions: tps,
-        config,
-        clock: this.options.clock,
-        partitionCounts: (topic) => this.options.partitionCounts.get(topic),
-        logger: this.options.logger,
-        stores,
-        globalStores: this.options.globalStores,
-      });
-      task.initialize();
-      task.completeRestoration();
-      this.tasks.set(id, task);
-      for (const tp of tps) this.taskByPartition.set(`${tp.topic}\u0000${tp.partition}`, task);
-      created.push(task);
+    } finally {
+      for (const id of byTask.keys()) this.restoring.delete(id);
     }
     return created;
+  }
+
+  /** Ids and lifecycle states of the tasks being created (restoring) and of the active ones. */
+  taskStates(): { id: TaskId; state: TaskState }[] {
+    return [...[...this.restoring.keys()].map((id) => ({ id, state: 'restoring' as const })), ...[...this.tasks.values()].map((t) => ({ id: t.id, state: t.state }))];
+  }
+
+  /** Approximate entries per state store, summed over the active tasks (a window store counts one per key and window). */
+  storeSizes(): Map<string, number> {
+    const sizes = new Map<string, number>();
+    for (const name of this.options.topology.stores.keys()) {
+      let n = 0;
+      for (const t of this.tasks.values()) n += t.stores?.store(name)?.batch.approximateCount() ?? 0;
+      sizes.set(name, n);
+    }
+    return sizes;
+  }
+
+  /** Changelog records replayed since start (finished and ongoing restores) and offsets still to replay. */
+  restoreProgress(): { restored: number; remaining: number } {
+    let restored = this.restoredRecords;
+    let remaining = 0;
+    for (const p of this.restoring.values()) {
+      restored += p.restored;
+      remaining += p.remaining;
+    }
+    return { restored, remaining };
+  }
+
+  private async createTask(
+    id: TaskId,
+    subtopology: number,
+    partition: number,
+    tps: TopicPartition[],
+    committedOffset: (topic: string, partition: number) => number | undefined,
+  ): Promise<StreamTask> {
+    const { topology, config } = this.options;
+    const s = topology.subtopologies[subtopology]!;
+    const defs = topology.storesOf(s);
+    let stores: TaskStores | undefined;
+    if (defs.length > 0) {
+      const openOptions = { applicationId: topology.applicationId, taskId: id, partition, stores: defs, defaultBackend: config.stateBackend, stateDir: this.options.stateDir };
+      const progress = this.restoring.get(id)!;
+      const onProgress = (restored: number, remaining: number) => {
+        progress.restored = restored;
+        progress.remaining = remaining;
+      };
+      stores = await TaskStores.open(openOptions);
+      let result = await restoreTaskState(this.options.log, stores, id, { committedOffset, onProgress }, this.options.logger);
+      if (result.wiped) {
+        stores = await stores.wipe(openOptions);
+        result = await restoreTaskState(this.options.log, stores, id, { committedOffset, onProgress }, this.options.logger);
+      }
+      progress.restored = 0;
+      this.restoredRecords += result.records;
+    }
+    const task = new StreamTask({
+      id,
+      applicationId: topology.applicationId,
+      subtopology: s,
+      partitions: tps,
+      config,
+      clock: this.options.clock,
+      partitionCounts: (topic) => this.options.partitionCounts.get(topic),
+      logger: this.options.logger,
+      stores,
+      globalStores: this.options.globalStores,
+    });
+    task.initialize();
+    task.completeRestoration();
+    this.tasks.set(id, task);
+    for (const tp of tps) this.taskByPartition.set(`${tp.topic}\u0000${tp.partition}`, task);
+    return task;
   }
 
   /** Closes the tasks owning these partitions (after the caller committed them). */

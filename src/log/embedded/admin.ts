@@ -1,7 +1,7 @@
 import { TopicError } from '../../errors/index.js';
-import type { LogAdmin, OffsetCommit, PartitionOffsets, TopicDescription, TopicSpec } from '../types.js';
+import type { GroupDescription, LogAdmin, OffsetCommit, PartitionOffsets, TopicDescription, TopicSpec } from '../types.js';
 import type { LogContext } from './context.js';
-import { assertNoLiveMember } from './group-membership.js';
+import { assertNoLiveMember, isMemberLive } from './group-membership.js';
 import { describe } from './topics.js';
 
 /** Checks a committed offset: a non-negative integer. */
@@ -58,6 +58,16 @@ export class EmbeddedAdmin implements LogAdmin {
         for (const r of ctx.stmts.committed.all(groupId, topic)) out.push({ topic, partition: r.partition, offset: r.committed_offset });
       }
       return out;
+    });
+  }
+
+  /** The group's one live member, if any: it holds every partition of the group's topics (no `assignment`). */
+  async describeGroup(groupId: string): Promise<GroupDescription> {
+    const { ctx } = this;
+    return ctx.readTransaction(() => {
+      const row = ctx.stmts.member.get(groupId);
+      if (row === undefined || !isMemberLive(ctx, groupId, row)) return { groupId, state: 'Empty', members: [] };
+      return { groupId, state: 'Stable', members: [{ memberId: row.member_id, clientId: '', host: `${row.hostname} pid ${row.pid}` }] };
     });
   }
 

@@ -116,6 +116,12 @@ export class EmbeddedProducer implements LogProducer, TransactionHost {
     }
   }
 
+  /** The transactional id's epoch was bumped in the constructor: nothing to wait for. */
+  async ready(): Promise<void> {
+    this.assertUsable();
+    this.checkEpoch();
+  }
+
   async send(records: OutgoingRecord[]): Promise<OffsetCommit[]> {
     this.assertUsable();
     const n = records.length;

@@ -1,8 +1,10 @@
-import { TopicError } from '../../errors/index.js';
-import type { LogAdmin, OffsetCommit, PartitionOffsets, TopicDescription, TopicSpec } from '../types.js';
+import { AssignerProtocol } from 'kafkajs';
+import { TopicError, TributaryError } from '../../errors/index.js';
+import type { GroupDescription, LogAdmin, OffsetCommit, PartitionOffsets, TopicDescription, TopicPartition, TopicSpec } from '../types.js';
 import type { KafkaContext } from './context.js';
+import { fetchStableOffsets } from './stable-offset-fetch.js';
 import { translateError } from './errors.js';
-import { commitOffsetsAsNonMember } from './group-requests.js';
+import { commitOffsetsAsNonMember, withCluster } from './group-requests.js';
 
 /** Topic configuration resource type in Kafka's DescribeConfigs. */
 const TOPIC_RESOURCE = 2;
@@ -137,11 +139,22 @@ export class KafkaAdmin implements LogAdmin {
     this.ctx.assertOpen();
     await this.ctx.topics.requireExisting([topic]);
     const admin = await this.ctx.adminClient();
-    try {
-      const rows = await admin.fetchTopicOffsets(topic);
-      return rows.map((r) => ({ partition: r.partition, low: Number(r.low), high: Number(r.high) })).sort((a, b) => a.partition - b.partition);
-    } catch (e) {
-      throw translateError(e, `read the offsets of topic '${topic}'`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const rows = await admin.fetchTopicOffsets(topic);
+        return rows.map((r) => ({ partition: r.partition, low: Number(r.low), high: Number(r.high) })).sort((a, b) => a.partition - b.partition);
+      } catch (e) {
+        // kafkajs 2.2.4 throws a TypeError ("Cannot destructure property 'partitions' of
+        // 'low.pop(...)'") when a ListOffsets answer lacks the topic, as happens on a busy broker
+        // while leadership settles: a transient condition, retried, then reported as retriable
+        const transient = e instanceof TypeError && /low\.pop|high\.pop/.test(e.message);
+        if (transient && attempt < 5) {
+          await new Promise((r) => setTimeout(r, 100 * attempt));
+          continue;
+        }
+        const error = translateError(e, `read the offsets of topic '${topic}'`);
+        throw transient ? new TributaryError(error.message, { cause: e, retriable: true }) : error;
+      }
     }
   }
 
@@ -151,21 +164,46 @@ export class KafkaAdmin implements LogAdmin {
     const all = await this.ctx.topics.allNames();
     const present = [...new Set(topics)].filter((t) => all.has(t));
     if (present.length === 0) return [];
-    const admin = await this.ctx.adminClient();
     try {
-      const rows = await admin.fetchOffsets({ groupId, topics: present });
+      // OffsetFetch v7 with require_stable: offsets of a transaction that just completed are
+      // read only once the coordinator made them visible (see stable-offset-fetch.ts)
+      const meta = await this.ctx.topics.fetch(present);
+      const request = present.map((topic) => ({ topic, partitions: (meta.get(topic) ?? []).map((p) => p.partitionId).sort((a, b) => a - b) }));
+      const rows = await withCluster(this.ctx.kafka, groupId, (cluster) => fetchStableOffsets(cluster, groupId, request));
       const out: OffsetCommit[] = [];
       for (const topic of topics) {
-        const row = rows.find((r) => r.topic === topic);
-        if (row === undefined) continue;
-        for (const p of [...row.partitions].sort((a, b) => a.partition - b.partition)) {
-          const offset = Number(p.offset);
-          if (offset >= 0) out.push({ topic, partition: p.partition, offset });
-        }
+        for (const r of rows.filter((x) => x.topic === topic).sort((a, b) => a.partition - b.partition)) out.push({ topic, partition: r.partition, offset: r.offset });
       }
       return out;
     } catch (e) {
       throw translateError(e, `read the committed offsets of group '${groupId}'`);
+    }
+  }
+
+  /** The group's members (DescribeGroups) with the partitions each was assigned, decoded from the consumer protocol. */
+  async describeGroup(groupId: string): Promise<GroupDescription> {
+    this.ctx.assertOpen();
+    const admin = await this.ctx.adminClient();
+    try {
+      const { groups } = await admin.describeGroups([groupId]);
+      const group = groups.find((g) => g.groupId === groupId);
+      if (group === undefined || group.state === 'Dead') return { groupId, state: group?.state ?? 'Dead', members: [] };
+      return {
+        groupId,
+        state: group.state,
+        members: group.members.map((m) => {
+          let assignment: TopicPartition[] = [];
+          try {
+            const decoded = m.memberAssignment.length > 0 ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
+            if (decoded !== null) assignment = Object.entries(decoded.assignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition })));
+          } catch {
+            // not the consumer protocol (or mid-rebalance): no assignment to show
+          }
+          return { memberId: m.memberId, clientId: m.clientId, host: m.clientHost, assignment };
+        }),
+      };
+    } catch (e) {
+      throw translateError(e, `describe group '${groupId}'`);
     }
   }
 

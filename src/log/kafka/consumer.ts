@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { type Consumer, type EachBatchPayload, PartitionAssigners } from 'kafkajs';
 import { ClosedError, FencedError, IllegalStateError, TopicError, TributaryError } from '../../errors/index.js';
-import type { ConsumedRecord, ConsumerOptions, GroupMetadata, LogAdmin, LogConsumer, OffsetCommit, RebalanceListener, TopicPartition } from '../types.js';
+import type { ConsumedRecord, ConsumerOptions, GroupMemberAssignment, GroupMetadata, LogAdmin, LogConsumer, OffsetCommit, PartitionGrouping, RebalanceListener, TopicPartition } from '../types.js';
 import { topicPartitionKey } from '../types.js';
 import type { KafkaContext } from './context.js';
 import { hasProtocolError, translateError } from './errors.js';
 import { observingAssigner } from './group-hooks.js';
+import { decodeGroupAssignment, groupingAssigner } from './grouping-assigner.js';
 import { ensureLeft } from './group-requests.js';
 import { PartitionState } from './partition-state.js';
 import { fromKafkaMessage } from './record-codec.js';
@@ -19,6 +20,8 @@ interface JoinSnapshot {
   generationId: number;
   memberId: string;
   keys: Map<string, TopicPartition>;
+  /** The whole group's map the leader sent with this assignment (grouping assigner only). */
+  group: GroupMemberAssignment[] | undefined;
 }
 
 /**
@@ -51,6 +54,7 @@ export class KafkaConsumer implements LogConsumer {
   private readonly autoOffsetReset: 'earliest' | 'latest';
   private readonly maxPollRecords: number;
   private readonly readUncommitted: boolean;
+  private readonly grouping: PartitionGrouping | undefined;
   private mode: Mode = 'none';
   private subscription: string[] = [];
   private listener: RebalanceListener | null = null;
@@ -72,6 +76,8 @@ export class KafkaConsumer implements LogConsumer {
   private joinedGeneration = -1;
   private joinedMember = '';
   private latestJoin: JoinSnapshot | null = null;
+  /** The group's map from the last SyncGroup answer, until GROUP_JOIN puts it in latestJoin. */
+  private syncedGroup: GroupMemberAssignment[] | undefined;
   private processedJoin = 0;
   private generationId = -1;
   private memberId = '';
@@ -100,6 +106,7 @@ export class KafkaConsumer implements LogConsumer {
     this.autoOffsetReset = options.autoOffsetReset ?? 'earliest';
     this.maxPollRecords = max;
     this.readUncommitted = options.isolationLevel === 'read_uncommitted';
+    this.grouping = options.grouping;
     ctx.resources.add(this);
   }
 
@@ -127,12 +134,15 @@ export class KafkaConsumer implements LogConsumer {
     const kc = this.ctx.kafka.consumer({
       groupId: kafkaGroup,
       partitionAssigners: [
-        observingAssigner(PartitionAssigners.roundRobin, {
+        observingAssigner(this.mode === 'subscribed' && this.grouping !== undefined ? groupingAssigner(this.grouping) : PartitionAssigners.roundRobin, {
           onJoinStart: () => this.onJoinStart(kc),
           onJoined: (generation, member) => {
             if (this.kc !== kc) return;
             this.joinedGeneration = generation;
             this.joinedMember = member;
+          },
+          onSynced: (memberAssignment) => {
+            if (this.kc === kc) this.syncedGroup = decodeGroupAssignment(memberAssignment);
           },
         }),
       ],
@@ -150,6 +160,12 @@ export class KafkaConsumer implements LogConsumer {
     this.kafkaPaused.clear();
     kc.on(kc.events.GROUP_JOIN, (e) => {
       if (this.kc === kc) this.onGroupJoin(e.payload.memberAssignment, e.payload.memberId);
+    });
+    // A batch of only transaction markers (or aborted records) never reaches eachBatch: move the
+    // position past it, or a partition ending in a commit marker would look unfinished forever.
+    kc.on(kc.events.END_BATCH_PROCESS, (e) => {
+      if (this.kc !== kc || e.payload.batchSize !== 0) return;
+      this.skipFiltered(e.payload.topic, e.payload.partition, e.payload.firstOffset, e.payload.lastOffset);
     });
     kc.on(kc.events.REBALANCING, () => {
       if (this.kc === kc) this.onJoinStart(kc);
@@ -223,7 +239,9 @@ export class KafkaConsumer implements LogConsumer {
       generationId: this.joinedGeneration,
       memberId: memberId || this.joinedMember,
       keys,
+      group: this.syncedGroup,
     };
+    this.syncedGroup = undefined;
     // kafkajs would start from the committed offsets: seek what this consumer already reads to
     // where its buffers end, and hold everything else until its start position is known
     for (const [key, tp] of keys) {
@@ -280,6 +298,20 @@ export class KafkaConsumer implements LogConsumer {
     for (const m of batch.messages) st.push(fromKafkaMessage(topic, partition, m));
     st.fetchPosition = Number(batch.lastOffset()) + 1;
     this.syncKafkaPause(key, st.tp);
+    this.signal.notify();
+  }
+
+  /**
+   * Skips offsets kafkajs fetched and filtered out (control records, aborted data). Only a batch
+   * that starts exactly at the current fetch position counts: one fetched before a seek does not.
+   */
+  private skipFiltered(topic: string, partition: number, firstOffset: string | null, lastOffset: string): void {
+    const st = this.owned.get(topicPartitionKey(topic, partition));
+    if (st === undefined || !st.initialized || st.revoking || firstOffset === null) return;
+    if (Number(firstOffset) !== st.fetchPosition) return;
+    const next = Number(lastOffset) + 1;
+    if (next <= st.fetchPosition) return;
+    st.fetchPosition = next;
     this.signal.notify();
   }
 
@@ -460,6 +492,15 @@ export class KafkaConsumer implements LogConsumer {
 
   assignment(): TopicPartition[] {
     return this.order.filter((st) => !st.revoking || this.closing).map((st) => st.tp);
+  }
+
+  /**
+   * Every member's endpoint and units from the last assignment kafkajs received (which may be
+   * newer than what poll() has applied yet); undefined while rejoining or before the first join.
+   */
+  groupAssignment(): GroupMemberAssignment[] | undefined {
+    if (this.mode !== 'subscribed' || this.rebalancing || this.closing || this.closed || this.latestJoin === null) return undefined;
+    return this.latestJoin.group?.map((m) => ({ ...m, units: [...m.units] }));
   }
 
   private state(tp: TopicPartition, action: string): PartitionState {

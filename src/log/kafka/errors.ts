@@ -10,6 +10,24 @@ const FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
 /** Protocol error code 90 (PRODUCER_FENCED), which kafkajs 2.2.4 does not know by name. */
 const PRODUCER_FENCED_CODE = 90;
 
+/**
+ * kafkajs errors that mean "the cluster could not be reached or answered in time" (a broker
+ * restarting, a network blip). kafkajs marks some of them non-retriable once its own retries ran
+ * out, but for the runtime they are worth another try from the last commit.
+ */
+const UNREACHABLE = new Set([
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSGroupCoordinatorNotFound',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSTopicMetadataNotLoaded',
+  'KafkaJSStaleTopicMetadataAssignment',
+  'KafkaJSLockTimeout',
+]);
+
 interface ErrorLike {
   name?: string;
   message?: string;
@@ -105,6 +123,6 @@ export function translateError(error: unknown, what: string, transactionalId?: s
   if (hasProtocolError(error, 'UNKNOWN_TOPIC_OR_PARTITION', 'INVALID_TOPIC_EXCEPTION', 'INVALID_PARTITIONS', 'INVALID_REPLICATION_FACTOR')) {
     return new TopicError(`cannot ${what}: ${describe(error)}`, { cause: error });
   }
-  const retriable = errorChain(error).some((e) => e.retriable === true) || (error as ErrorLike)?.name === 'KafkaJSNumberOfRetriesExceeded';
+  const retriable = errorChain(error).some((e) => e.retriable === true || (typeof e.name === 'string' && UNREACHABLE.has(e.name)));
   return new TributaryError(`cannot ${what}: ${describe(error)}`, { cause: error, retriable });
 }

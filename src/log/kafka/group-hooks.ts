@@ -5,7 +5,8 @@
  * kafkajs hands every partition assigner its consumer's own cluster object. The assigner made
  * here wraps the real one (round robin by default; a task assigner later) and, through that
  * cluster, watches the group coordinator's JoinGroup calls: `onJoinStart` when the consumer
- * (re)joins, `onJoined` with the generation and member id the coordinator answered.
+ * (re)joins, `onJoined` with the generation and member id the coordinator answered; and its
+ * SyncGroup answers (`onSynced`, the raw assignment with its userData).
  *
  * This reaches into kafkajs' cluster and broker objects (`findGroupCoordinator`, `joinGroup`),
  * which are not its documented API; package.json pins kafkajs 2.2.4 and the conformance suite
@@ -18,6 +19,11 @@ export interface GroupObserver {
   onJoinStart(): void;
   /** JoinGroup answered. */
   onJoined(generationId: number, memberId: string): void;
+  /**
+   * SyncGroup answered with this member's assignment, raw: kafkajs decodes it and drops its
+   * userData, where the grouping assigner's leader puts the whole group's map.
+   */
+  onSynced?(memberAssignment: Buffer): void;
 }
 
 interface JoinGroupResponse {
@@ -27,6 +33,7 @@ interface JoinGroupResponse {
 
 interface HookableBroker {
   joinGroup(request: unknown): Promise<JoinGroupResponse>;
+  syncGroup?(request: unknown): Promise<{ memberAssignment: Buffer }>;
   [HOOKED]?: true;
 }
 
@@ -41,6 +48,14 @@ function hookBroker(broker: HookableBroker, observer: GroupObserver): void {
     observer.onJoined(response.generationId, response.memberId);
     return response;
   };
+  if (typeof broker.syncGroup === 'function' && observer.onSynced !== undefined) {
+    const sync = broker.syncGroup.bind(broker);
+    broker.syncGroup = async (request: unknown) => {
+      const response = await sync(request);
+      if (Buffer.isBuffer(response?.memberAssignment)) observer.onSynced!(response.memberAssignment);
+      return response;
+    };
+  }
   broker[HOOKED] = true;
 }
 

@@ -23,7 +23,7 @@ function byTopic(offsets: readonly OffsetCommit[]): { topic: string; partitions:
  * A connected kafkajs cluster of its own (the assigner factory is handed the consumer's cluster
  * when the consumer is made; the consumer itself never runs or joins), for one request.
  */
-async function withCluster<T>(kafka: Kafka, groupId: string, fn: (cluster: Cluster) => Promise<T>): Promise<T> {
+export async function withCluster<T>(kafka: Kafka, groupId: string, fn: (cluster: Cluster) => Promise<T>): Promise<T> {
   let cluster: Cluster | undefined;
   kafka.consumer({
     groupId,

@@ -107,6 +107,19 @@ export class KafkaProducer implements LogProducer, TransactionHost {
     return new ProducePlan(records, partitions);
   }
 
+  async ready(): Promise<void> {
+    this.assertUsable();
+    await this.handle.run(async () => {
+      this.assertUsable();
+      try {
+        await this.handle.ready();
+      } catch (e) {
+        if (isFenced(e) && this.transactionalId !== undefined) throw this.markFenced(e);
+        throw translateError(e, `register producer${this.transactionalId ? ` '${this.transactionalId}'` : ''} with Kafka`, this.transactionalId);
+      }
+    });
+  }
+
   async send(records: OutgoingRecord[]): Promise<OffsetCommit[]> {
     this.assertUsable();
     if (records.length === 0) return [];

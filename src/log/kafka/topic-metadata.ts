@@ -83,8 +83,11 @@ export class TopicMetadataCache {
     const admin = await this.ctx.adminClient();
     const replicationFactor = await this.ctx.topicReplicationFactor();
     try {
+      // kafkajs' own wait for leaders gives up after 5 s on a busy broker although the topics
+      // were created: waitForLeaders() below waits (up to 30 s) instead
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
+        timeout: 30_000,
         topics: specs.map((s) => ({
           topic: s.name,
           numPartitions: s.partitions,

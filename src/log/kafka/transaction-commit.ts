@@ -120,11 +120,13 @@ export async function commitTransaction(
     } catch (e) {
       if (isFenced(e)) throw translateError(e, what, id);
       if (ending) {
-        // EndTxn failed: kafkajs is stuck in COMMITTING (#1282). Only CONCURRENT_TRANSACTIONS
-        // says for sure that nothing was committed.
+        // EndTxn failed: kafkajs is stuck in COMMITTING (#1282), and the outcome is unknown. Even
+        // CONCURRENT_TRANSACTIONS does not mean "nothing committed": this transaction already
+        // holds partitions, so the coordinator says it when an earlier EndTxn attempt of ours (a
+        // timed-out request kafkajs retried) is completing the commit. Sending the transaction
+        // again would write it twice (seen under load as duplicates in the chaos tests).
         stats.producerReplacements++;
         await handle.replace();
-        if (isConcurrentTransactions(e) && attempt < MAX_ATTEMPTS) continue;
         throw new TributaryError(
           `${what}: ending the transaction failed, so it may or may not have committed; restart from the committed offsets ` +
             `(${translateError(e, 'end it', id).message})`,
