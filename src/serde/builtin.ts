@@ -1,5 +1,6 @@
 import { SerdeError } from '../errors/index.js';
 import type { Windowed } from '../state/store-types.js';
+import { avroSerde, type AvroSchema, type AvroSerde, type AvroSerdeOptions } from './avro.js';
 import type { Serde } from './serde.js';
 
 const stringSerde: Serde<string> = {
@@ -106,4 +107,6 @@ export const serdes = {
   float64: (): Serde<number> => float64Serde,
   /** For the keys of windowed aggregations: `{ key, window: { start, end } }`. */
   windowed: <K>(inner: Serde<K>): Serde<Windowed<K>> => windowedSerde(inner),
+  /** Plain Avro binary with this schema (avsc), no registry; see schemaRegistryAvro() for Confluent's format. */
+  avro: <T = unknown>(schema: AvroSchema, options?: AvroSerdeOptions): AvroSerde<T> => avroSerde<T>(schema, options),
 };
