@@ -29,6 +29,17 @@ export type {
 export type { BackendKind } from './state/backend/types.js';
 export { serdes } from './serde/builtin.js';
 export type { Serde } from './serde/serde.js';
+export type { AsyncSerdeHooks } from './serde/serde.js';
+export type { AvroSchema, AvroSerde, AvroSerdeOptions, AvroTypeOptions } from './serde/avro.js';
+export {
+  schemaRegistryAvro,
+  type SchemaRegistryAvroOptions,
+  type SchemaRegistrySerde,
+  type SubjectNameStrategy,
+  type RegistryReaderSchema,
+} from './serde/schema-registry-avro.js';
+export { SchemaNotLoadedError } from './serde/schema-registry-errors.js';
+export { startSchemaRegistry, type SchemaRegistryOptions, type SchemaRegistryServer, type CompatibilityLevel } from './ops/registry/index.js';
 export type {
   Processor,
   ProcessorContext,
@@ -45,6 +56,23 @@ export type { TopicNameExtractor, StreamPartitioner, TimestampExtractor } from '
 export type { AppConfig, ErrorHandling, ErrorHandlingConfig, ProcessingGuarantee } from './runtime/config.js';
 export { DEAD_LETTER_HEADERS } from './runtime/error-handling.js';
 export { createLogger, type Logger, type LogLevel } from './runtime/logger.js';
+export { StreamsRuntime, type StreamsRuntimeOptions } from './runtime/streams-runtime.js';
+export type { RuntimeStatus, RuntimeObserver, RuntimeStats, RuntimeState } from './runtime/streams-runtime.js';
+export { startOpsServer, type OpsServer, type OpsServerOptions } from './ops/http-server.js';
+export { RuntimeMetrics, type RuntimeMetricsOptions } from './ops/metrics.js';
+export { storeQueryHandler, type StoreQueryHandler, type StoreQueryOptions, type KeyOwner, type KeyLocation } from './ops/http-stores.js';
+export { consumerGroupLag, type PartitionLag } from './ops/lag.js';
+export { reject, isRejection, VERSION_CONFLICT, type Decider, type Decision, type Rejection, type RejectedCommand, type AggregateSnapshot } from './eventsourcing/decider.js';
+export type { EventSourcedSpec, EventSourcedSerdes } from './eventsourcing/event-sourced.js';
+export { EVENT_SOURCING_HEADERS } from './eventsourcing/event-sourcing-headers.js';
+export { deciderSpec, type DeciderSpecification, type DeciderThen } from './eventsourcing/decider-spec.js';
+export { sqliteProjection, type SqliteProjectionOptions } from './eventsourcing/sqlite-projection.js';
+export { isProjection, type Projection, type ProjectionMeta, type ProjectionQueryParams } from './eventsourcing/projection.js';
+export { postgresProjection, type PostgresProjectionOptions, type PgClient } from './eventsourcing/postgres-projection.js';
+export { rebuildProjection, type RebuildOptions, type RebuildProgress, type RebuildResult } from './eventsourcing/rebuild.js';
+export { projectionQueryHandler, serveProjections, type ProjectionQueryHandler, type ProjectionServer } from './eventsourcing/projection-http.js';
+export { projectionGroupId } from './eventsourcing/projection-runner.js';
+export type { ProjectionSource } from './eventsourcing/projection-batch.js';
 export { testTopology, TopologyTestDriver, TestInputTopic, TestOutputTopic, type TestTopologyOptions, type TopicSerdes } from './testing/test-topology.js';
 export type { TestRecord, PipeOptions } from './testing/test-records.js';
 export type { Headers } from './log/types.js';

@@ -4,13 +4,18 @@ import { TributaryError, UsageError } from '../errors/index.js';
 import type { Command, CliIO } from './command.js';
 import { processIO } from './command.js';
 import { describe } from './commands/describe.js';
+import { lag } from './commands/lag.js';
 import { produce } from './commands/produce.js';
+import { rebuild } from './commands/rebuild.js';
+import { registry } from './commands/registry.js';
+import { reset } from './commands/reset.js';
 import { run } from './commands/run.js';
+import { serve } from './commands/serve.js';
 import { tail } from './commands/tail.js';
 import { topics } from './commands/topics.js';
 import { ArgumentError, CommandError } from './errors.js';
 
-export const commands: readonly Command[] = [run, describe, topics, produce, tail];
+export const commands: readonly Command[] = [run, describe, topics, produce, tail, registry, rebuild, reset, serve, lag];
 
 function version(): string {
   // src/cli/main.ts and dist/cli/main.js are both two levels below package.json.

@@ -1,4 +1,5 @@
 import { TopologyError } from '../errors/index.js';
+import { isProjection, type Projection } from '../eventsourcing/projection.js';
 import type { ProcessorSupplier } from '../processor/types.js';
 import type { Serde } from '../serde/serde.js';
 import type { BackendKind } from '../state/backend/types.js';
@@ -349,6 +350,19 @@ export class KStream<K, V> {
     const valueSerde = this.ctx.requireSerde('value', produced?.value, this.valueSerde, where);
     if (typeof topic !== 'string' && typeof topic !== 'function') throw new TopologyError(`to(): the topic must be a name or a function, got ${typeof topic}`);
     this.ctx.topology.addSink({ name, parents: [this.nodeName], topic, keySerde, valueSerde, partitioner: produced?.partitioner as StreamPartitioner | undefined });
+  }
+
+  /**
+   * Keeps a read model (CQRS) in step with this stream's topic, exactly once: see
+   * sqliteProjection() and postgresProjection(). The projection runs beside the tasks in its own
+   * consumer group `<applicationId>-projection-<name>`, so the stream must be a topic: one read
+   * with `b.stream(topic)`, or one written to a topic (the events of `b.eventSourced()`).
+   * @example
+   * b.stream('account-events', { value: serdes.json<AccountEvent>() }).project(balances);
+   */
+  project(projection: Projection<K, V>): void {
+    if (!isProjection(projection)) throw new TopologyError('project() takes what sqliteProjection() or postgresProjection() returns');
+    this.ctx.topology.addProjection(this.nodeName, projection);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { TopologyError } from '../errors/index.js';
+import { buildEventSourced, checkEventSourcedSpec, type EventSourcedSpec } from '../eventsourcing/event-sourced.js';
 import type { Serde } from '../serde/serde.js';
 import type { TimestampExtractor } from '../topology/nodes.js';
 import type { GlobalStoreDefinition } from '../runtime/global-state.js';
@@ -75,6 +76,20 @@ export class StreamsBuilder {
     const store = this.ctx.declareStore(def);
     this.globalTopics.add(topic);
     return new GlobalKTable<K, V>(this.ctx, topic, keySerde, valueSerde, store);
+  }
+
+  /**
+   * An event-sourced aggregate: commands (keyed by aggregate id) are decided one at a time
+   * against the aggregate's state; accepted ones append events to the events topic (same key,
+   * same partition), refused ones go to the rejections topic. The state lives in the store
+   * `name` (or `spec.store`), whose changelog is the events topic itself. Returns the events.
+   * @example
+   * b.eventSourced('accounts', { commands: 'account-commands', events: 'account-events', rejections: 'account-rejections', decider });
+   */
+  eventSourced<K = string, C = unknown, E = unknown, S = unknown, R extends string = string>(name: string, spec: EventSourcedSpec<K, C, E, S, R>): KStream<K, E> {
+    checkEventSourcedSpec(name, spec);
+    const commands = this.stream<K, C>(spec.commands, { name: `${name}-commands`, key: spec.serdes?.key, value: spec.serdes?.command });
+    return buildEventSourced(this.ctx, name, commands, spec);
   }
 
   /** A stream of the records of one topic, or of several topics interleaved. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { TopologyError } from '../errors/index.js';
-import type { OutgoingRecord } from '../log/types.js';
+import type { ConsumedRecord, OutgoingRecord } from '../log/types.js';
 import { openTaskStateBackend } from './backend/index.js';
 import { openMemoryBackend, type MemoryTaskStateBackend } from './backend/memory-backend.js';
 import type { BackendKind, StoreWrite, TaskStateBackend, RangeDelete } from './backend/types.js';
@@ -8,7 +8,7 @@ import { changelogKeyOf } from './internals/key-codec.js';
 import { WriteBatchStore } from './internals/write-batch-store.js';
 import { TypedKeyValueStore } from './key-value-store.js';
 import { TypedSessionStore } from './session-store.js';
-import { changelogTopicOf, type StoreDefinition } from './store-definition.js';
+import { changelogTopicOf, writesOwnChangelog, type StoreDefinition } from './store-definition.js';
 import { defaultSegmentInterval, TypedWindowStore } from './window-store.js';
 
 /** One store of a task, with what commit and restore need to know about it. */
@@ -113,12 +113,31 @@ export class TaskStores {
     return out;
   }
 
-  /** Writes restored changelog records straight to the backend, with the checkpoint after them. */
-  async applyRestored(store: TaskStore, records: readonly { key: Buffer | null; value: Buffer | null }[], nextOffset: number): Promise<void> {
+  /**
+   * Writes restored changelog records straight to the backend, with the checkpoint after them.
+   * A store with `restoreRecord` folds each record into the key's current value instead.
+   */
+  async applyRestored(store: TaskStore, records: readonly ConsumedRecord[], nextOffset: number): Promise<void> {
+    const fold = store.def.restoreRecord;
     const writes: StoreWrite[] = [];
-    for (const r of records) {
-      if (r.key === null) continue;
-      writes.push({ store: store.def.name, key: store.physicalKey(r.key), value: r.value });
+    if (fold === undefined) {
+      for (const r of records) {
+        if (r.key === null) continue;
+        writes.push({ store: store.def.name, key: store.physicalKey(r.key), value: r.value });
+      }
+    } else {
+      // Later records of a key in this slice fold into what earlier ones made, not the backend's value.
+      const latest = new Map<string, StoreWrite>();
+      const committed = this.backend.store(store.def.name);
+      for (const r of records) {
+        if (r.key === null) continue;
+        const key = store.physicalKey(r.key);
+        const id = key.toString('latin1');
+        const seen = latest.get(id);
+        const current = seen === undefined ? committed.get(key) : (seen.value ?? undefined);
+        latest.set(id, { store: store.def.name, key, value: fold(current, r) });
+      }
+      for (const w of latest.values()) writes.push(w);
     }
     await this.backend.write(writes, [], { [store.checkpointKey!]: nextOffset });
   }
@@ -158,7 +177,7 @@ export class TaskStores {
     const checkpoints: Record<string, number> = {};
     for (const store of this.byName.values()) {
       if (store.checkpointKey !== undefined) {
-        const offset = store.def.changelog === 'internal' ? endOffsets.get(store.checkpointKey) : sourceOffsets.get(store.checkpointKey);
+        const offset = writesOwnChangelog(store.def) ? endOffsets.get(store.checkpointKey) : sourceOffsets.get(store.checkpointKey);
         if (offset !== undefined) checkpoints[store.checkpointKey] = offset;
       }
       if (store.batch.size === 0) continue;
@@ -189,7 +208,8 @@ export class TaskStores {
     const changelogTopic = changelogTopicOf(applicationId, def);
     const checkpointKey = changelogTopic === undefined ? undefined : `${changelogTopic}-${this.partition}`;
     const batch = new WriteBatchStore(def.name, this.backend.store(def.name));
-    const serdeTopic = changelogTopic ?? `${applicationId}-${def.name}`;
+    // A store folded from its changelog does not hold the topic's values: its serdes get a name of their own.
+    const serdeTopic = (def.restoreRecord === undefined ? changelogTopic : undefined) ?? `${applicationId}-${def.name}`;
     let store: TaskStore;
     if (def.kind === 'key-value') {
       store = {

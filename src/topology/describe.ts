@@ -55,7 +55,14 @@ function describeText(topology: Topology): string {
   if (topology.stores.size > 0) {
     lines.push('Stores:');
     for (const st of topology.stores.values()) {
-      const log = st.changelog === 'internal' ? `changelog ${topology.applicationId}-${st.name}-changelog` : st.changelog === 'none' ? 'not logged' : `changelog = source topic ${st.changelog.sourceTopic}`;
+      const log =
+        st.changelog === 'internal'
+          ? `changelog ${topology.applicationId}-${st.name}-changelog`
+          : st.changelog === 'none'
+            ? 'not logged'
+            : 'sourceTopic' in st.changelog
+              ? `changelog = source topic ${st.changelog.sourceTopic}`
+              : `changelog = output topic ${st.changelog.outputTopic}`;
       lines.push(`    ${st.name} (${st.kind}, ${log})`);
     }
   }

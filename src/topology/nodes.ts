@@ -49,3 +49,14 @@ export interface InternalTopicDef {
   /** Fixed partition count; when absent, the largest partition count of the sub-topology that writes it. */
   readonly partitions?: number;
 }
+
+/**
+ * A projection attached with `stream.project()`: the topic its runner reads and how the records
+ * decode. The projection itself is opaque here (the runtime's projection host runs it).
+ */
+export interface ProjectionDef {
+  readonly topic: string;
+  readonly keySerde: Serde<any>;
+  readonly valueSerde: Serde<any>;
+  readonly projection: { readonly name: string };
+}

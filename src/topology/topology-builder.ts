@@ -1,5 +1,5 @@
 import { TopologyError } from '../errors/index.js';
-import type { InternalTopicDef, NodeDef, ProcessorNodeDef, SinkNodeDef, SourceNodeDef } from './nodes.js';
+import type { InternalTopicDef, NodeDef, ProcessorNodeDef, ProjectionDef, SinkNodeDef, SourceNodeDef } from './nodes.js';
 import type { StoreDefinition } from '../state/store-definition.js';
 import { Topology } from './topology.js';
 import type { Subtopology } from './subtopology.js';
@@ -15,6 +15,8 @@ export class TopologyBuilder {
   private readonly internalTopics = new Map<string, InternalTopicDef>();
   private readonly stores = new Map<string, StoreDefinition>();
   private readonly copartitionGroups: string[][] = [];
+  private readonly copartitionTopicGroups: string[][] = [];
+  private readonly projections: ProjectionDef[] = [];
 
   constructor(readonly applicationId: string) {}
 
@@ -69,6 +71,36 @@ export class TopologyBuilder {
     this.copartitionGroups.push(nodeNames);
   }
 
+  /** These topics must have the same partition count (a decider's commands and events), checked at start. */
+  addCopartitionTopics(topics: string[]): void {
+    for (const t of topics) checkTopicName(t, 'co-partitioning');
+    this.copartitionTopicGroups.push(topics);
+  }
+
+  /**
+   * Projects the stream of node `nodeName` into a read model. The projection reads a topic, so
+   * the stream must be one: a source of one topic, or a stream written to one topic by name
+   * (a sink of this node, e.g. the events of an event-sourced aggregate).
+   */
+  addProjection(nodeName: string, projection: { readonly name: string }): void {
+    const node = this.nodes.get(nodeName);
+    if (node === undefined) throw new TopologyError(`project(): node '${nodeName}' does not exist`);
+    if (this.projections.some((p) => p.projection.name === projection.name)) {
+      throw new TopologyError(`the projection name '${projection.name}' is used twice: give each projection its own name`);
+    }
+    const sink = [...this.nodes.values()].find((n): n is SinkNodeDef => n.kind === 'sink' && n.parents.includes(nodeName) && typeof n.topic === 'string');
+    let def: ProjectionDef | undefined;
+    if (node.kind === 'source' && node.topics.length === 1) def = { topic: node.topics[0]!, keySerde: node.keySerde, valueSerde: node.valueSerde, projection };
+    else if (sink !== undefined) def = { topic: sink.topic as string, keySerde: sink.keySerde, valueSerde: sink.valueSerde, projection };
+    if (def === undefined) {
+      throw new TopologyError(
+        `project('${projection.name}'): a projection reads a topic, but this stream is computed by '${nodeName}': ` +
+          `write it to a topic with .to('<topic>') and project b.stream('<topic>') instead`,
+      );
+    }
+    this.projections.push(def);
+  }
+
   hasStore(name: string): boolean {
     return this.stores.has(name);
   }
@@ -88,7 +120,8 @@ export class TopologyBuilder {
     const subtopologies = this.groupSubtopologies();
     checkNoTopicCycle(subtopologies);
     const groups = this.copartitionGroups.map((nodes) => [...new Set(nodes.flatMap((n) => this.sourceTopicsUpstreamOf(n)))]);
-    return new Topology(this.applicationId, subtopologies, [...this.internalTopics.values()], new Map(this.nodes), new Map(this.stores), groups);
+    for (const topics of this.copartitionTopicGroups) groups.push([...topics]);
+    return new Topology(this.applicationId, subtopologies, [...this.internalTopics.values()], new Map(this.nodes), new Map(this.stores), groups, [...this.projections]);
   }
 
   /** The topics read by the sources a node descends from. */

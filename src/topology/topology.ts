@@ -1,6 +1,6 @@
 import { TopologyError } from '../errors/index.js';
 import { describeTopology, type DescribeFormat } from './describe.js';
-import type { InternalTopicDef, NodeDef } from './nodes.js';
+import type { InternalTopicDef, NodeDef, ProjectionDef } from './nodes.js';
 import type { Subtopology } from './subtopology.js';
 import type { StoreDefinition } from '../state/store-definition.js';
 
@@ -24,6 +24,8 @@ export class Topology {
     readonly stores: ReadonlyMap<string, StoreDefinition> = new Map(),
     /** Sets of topics that must have equal partition counts (the inputs of joins). */
     readonly copartitionGroups: readonly (readonly string[])[] = [],
+    /** Read models fed from topics (`stream.project()`), run beside the tasks by the projection host. */
+    readonly projections: readonly ProjectionDef[] = [],
   ) {
     this.internalByName = new Map(internalTopics.map((t) => [t.name, t]));
     for (const s of subtopologies) for (const t of s.sourceTopics) this.bySourceTopic.set(t, s);
