@@ -69,7 +69,7 @@ withKafka('broker restart on Kafka', () => {
             await producer.send(Array.from({ length: 5000 }, (_, i) => chaosEvent(prefix, start + i, USERS)));
           }
           await producer.close();
-          await checkCounts(second, prefix, FIRST + SECOND, USERS, 180_000);
+          await checkCounts(second, prefix, FIRST + SECOND, USERS, 180_000, () => group.tails());
         } finally {
           await second.close();
         }

@@ -59,7 +59,7 @@ withKafka('chaos on Kafka', (brokers) => {
         }
         await producing;
         while (group.ids().length < 3) group.start();
-        await checkCounts(log, prefix, TOTAL, USERS, 240_000, () => `actions: ${log_.join('; ')}`);
+        await checkCounts(log, prefix, TOTAL, USERS, 240_000, () => `actions: ${log_.join('; ')}\n${group.tails()}`);
         assert.deepEqual(group.failures(), [], 'no process failed on its own');
         console.log(`chaos actions: ${log_.join('; ')}`);
       } finally {

@@ -62,7 +62,10 @@ export class ProcessGroup {
     this.running.set(id, child);
     void child.exited.then((r) => {
       this.exited.push({ id, code: r.code, signal: r.signal, stderr: r.stderr });
-      if (this.running.get(id) === child) this.running.delete(id);
+      const ownExit = this.running.get(id) === child;
+      if (ownExit) this.running.delete(id);
+      // a process that ended by itself is the first thing to see when a chaos test fails
+      if (ownExit) console.error(`p${id} exited by itself (code ${r.code}, signal ${r.signal}); its stderr ends:\n${r.stderr.split('\n').slice(-30).join('\n')}`);
     });
     return id;
   }
@@ -83,6 +86,11 @@ export class ProcessGroup {
     await Promise.all(this.ids().map((id) => this.stop(id, 'SIGTERM')));
   }
 
+  /** The last lines each running process wrote to stderr (a stalled run's first clue). */
+  tails(lines = 12): string {
+    return [...this.running].map(([id, child]) => `p${id}:\n  ${child.stderr().split('\n').slice(-lines).join('\n  ')}`).join('\n');
+  }
+
   /** Processes that exited on their own with a failure (not killed by the test). */
   failures(): string[] {
     return this.exited.filter((e) => e.code !== null && e.code !== 0).map((e) => `p${e.id} exited ${e.code}: ${e.stderr.split('\n').slice(-6).join(' | ')}`);
@@ -93,7 +101,7 @@ export class ProcessGroup {
  * Reads the counts topic from the start at read_committed, checking as it goes that each key's
  * counts are 1, 2, 3, ...; resolves once `total` records were read (or fails at the deadline).
  */
-export async function checkCounts(log: Log, prefix: string, total: number, users: number, deadlineMs: number, progress?: () => string): Promise<void> {
+export async function checkCounts(log: Log, prefix: string, total: number, users: number, deadlineMs: number, progress?: () => string | Promise<string>): Promise<void> {
   const topic = `${prefix}-counts`;
   const until = Date.now() + deadlineMs;
   while (!(await log.admin.listTopics()).includes(topic)) {
@@ -108,7 +116,7 @@ export async function checkCounts(log: Log, prefix: string, total: number, users
   let read = 0;
   try {
     while (read < total) {
-      if (Date.now() > until) assert.fail(`read ${read} of ${total} outputs before the deadline; ${progress?.() ?? ''}`);
+      if (Date.now() > until) assert.fail(`read ${read} of ${total} outputs before the deadline; ${(await progress?.()) ?? ''}\n${await groupProgress(log, prefix)}`);
       for (const r of await consumer.poll(200)) {
         read++;
         const key = r.key!.toString();
@@ -124,4 +132,28 @@ export async function checkCounts(log: Log, prefix: string, total: number, users
     await consumer.close();
   }
   assert.deepEqual(new Map([...last].sort()), new Map([...expectedCounts(total, users)].sort()));
+}
+
+/**
+ * Where a stalled run stands, for the failure message: per partition of the application's input
+ * and repartition topics the log end and the group's committed offset, and the output's ends.
+ */
+export async function groupProgress(log: Log, prefix: string): Promise<string> {
+  try {
+    const topics = (await log.admin.listTopics()).filter((t) => t.startsWith(`${prefix}-`)).sort();
+    const inputs = topics.filter((t) => t === `${prefix}-events` || t.endsWith('-repartition'));
+    const committed = new Map((await log.admin.committedOffsets(`${prefix}-app`, inputs)).map((c) => [`${c.topic}:${c.partition}`, c.offset]));
+    const lines: string[] = [];
+    for (const topic of topics) {
+      const ends = await log.admin.offsets(topic);
+      const parts = ends.map((p) => {
+        const c = committed.get(`${topic}:${p.partition}`);
+        return inputs.includes(topic) ? `${p.partition}:${c ?? '-'}/${p.high}${c !== undefined && c < p.high ? ' LAG' : ''}` : `${p.partition}:${p.high}`;
+      });
+      lines.push(`${topic} ${inputs.includes(topic) ? 'committed/end' : 'end'} ${parts.join(' ')}`);
+    }
+    return lines.join('\n');
+  } catch (err) {
+    return `(progress unavailable: ${(err as Error).message})`;
+  }
 }

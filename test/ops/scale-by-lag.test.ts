@@ -30,8 +30,13 @@ async function urlOf(group: ProcessGroup, id: number): Promise<string> {
   return /operations endpoints on (http:\/\/[^ ]+) /.exec(child.stderr())![1]!;
 }
 
-async function applicationLag(url: string, application: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+async function applicationLag(url: string, application: string, group: ProcessGroup): Promise<number> {
+  let text: string;
+  try {
+    text = await (await fetch(`${url}/metrics`)).text();
+  } catch (err) {
+    assert.fail(`GET ${url}/metrics failed (${(err as Error).message}: ${String((err as Error).cause)}); processes running ${group.ids().join(',')}\n${group.tails(20)}\nended: ${group.exited.map((e) => `p${e.id} code ${e.code} signal ${e.signal}: ${e.stderr.split('\n').slice(-8).join(' | ')}`).join('; ')}`);
+  }
   const m = new RegExp(`^tributary_application_lag_records\\{application="${application}"\\} (\\d+)`, 'm').exec(text);
   assert.ok(m, `tributary_application_lag_records for ${application} is in /metrics`);
   return Number(m[1]);
@@ -62,7 +67,7 @@ withKafka('scale by lag on Kafka', (brokers) => {
         let lag = 0;
         for (let i = 0; i < 40 && lag < 2 * TARGET; i++) {
           await sleep(500);
-          lag = await applicationLag(firstUrl, application);
+          lag = await applicationLag(firstUrl, application, group);
         }
         const up = desiredReplicas(lag);
         assert.ok(up > 1, `lag ${lag} asks for more than one replica (asked for ${up})`);
@@ -72,7 +77,7 @@ withKafka('scale by lag on Kafka', (brokers) => {
         const seen: number[] = [lag];
         for (let i = 0; i < 240; i++) {
           await sleep(500);
-          lag = await applicationLag(urls[0]!, application);
+          lag = await applicationLag(urls[0]!, application, group);
           seen.push(lag);
           if (desiredReplicas(lag) === MIN_REPLICAS && lag < 100) break;
         }
