@@ -169,8 +169,10 @@ up() {
       write_config
       local cluster_id
       cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+      # --cluster-id=<id>, not "-t <id>": an id may start with '-' (1 in 64), which the tool's
+      # argument parser would take for an option
       if ! java -cp "$libs/*" -Dlog4j.configuration="file:$run/log4j.properties" kafka.tools.StorageTool format \
-        -t "$cluster_id" -c "$run/server.properties" --ignore-formatted >"$run/format.log" 2>&1; then
+        --cluster-id="$cluster_id" -c "$run/server.properties" --ignore-formatted >"$run/format.log" 2>&1; then
         cat "$run/format.log" >&2
         die "formatting the KRaft storage in $data failed"
       fi
