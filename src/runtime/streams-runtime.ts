@@ -157,10 +157,11 @@ export class StreamsRuntime {
     const config = this.app.config;
     try {
       this.topology = this.app.topology();
-      const partitionCounts = await ensureTopics(log, this.topology, config, this.logger);
+      const topology = this.topology;
+      const partitionCounts = await this.retryWhileUnreachable('create the topics', () => ensureTopics(log, topology, config, this.logger));
       const stateDir = this.options.stateDir ?? join('.tributary', 'state');
       // Global tables are read to their end before any task runs.
-      this.global = await GlobalStateManager.start({ log, topology: this.topology, config, stateDir, logger: this.logger });
+      this.global = await this.retryWhileUnreachable('read the global tables', () => GlobalStateManager.start({ log, topology, config, stateDir, logger: this.logger }));
       this.tasks = new TaskManager({
         topology: this.topology,
         config,
@@ -189,10 +190,19 @@ export class StreamsRuntime {
         onRevoked: (tps) => this.onRevoked(tps),
       });
       // The first poll joins the group, so a second instance fails here, in start(), not later.
-      const first = await this.consumer.poll(0);
-      this.countRebalance();
-      if (first.length > 0) this.tasks.route(first);
-      this.projections = await ProjectionHost.start({ log, topology: this.topology, config, logger: this.logger });
+      // A busy or restarting broker (a join that timed out, a hand-over that could not reach it)
+      // is not a reason to exit: the loop rewinds to the last commit and retries, as it does later.
+      try {
+        const first = await this.consumer.poll(0);
+        this.countRebalance();
+        if (first.length > 0) this.tasks.route(first);
+      } catch (err) {
+        if (!isRetriable(err)) throw err;
+        this.logger.warn('could not join the group yet; retrying from the last commit', { error: (err as Error).message });
+        this.outageSince = this.clock();
+        this.rewindPending = true;
+      }
+      this.projections = await this.retryWhileUnreachable('start the projections', () => ProjectionHost.start({ log, topology, config, logger: this.logger }));
     } catch (err) {
       this.runtimeState = 'failed';
       await this.releaseQuietly();
@@ -371,7 +381,7 @@ export class StreamsRuntime {
           await this.notifyIdle();
         } catch (err) {
           // fenced means another instance owns the work now: never retried as an outage
-          if (!(err instanceof TributaryError && err.retriable) || err instanceof FencedError) throw err;
+          if (!isRetriable(err)) throw err;
           await this.retryLater(err);
         }
       }
@@ -596,6 +606,24 @@ export class StreamsRuntime {
     await this.handOver(this.consumer.assignment());
   }
 
+  /**
+   * A start-up step that needs the log: retried with a growing wait while the failure is
+   * retriable (the log unreachable or busy), for at most `maxOutageMs`, like the loop's outages.
+   */
+  private async retryWhileUnreachable<T>(what: string, step: () => Promise<T>): Promise<T> {
+    const since = this.clock();
+    for (let delay = 250; ; delay = Math.min(5000, delay * 2)) {
+      try {
+        return await step();
+      } catch (err) {
+        const lasted = this.clock() - since;
+        if (!isRetriable(err) || lasted + delay > this.maxOutageMs) throw err;
+        this.logger.warn(`cannot ${what} yet; retrying in ${delay} ms`, { error: (err as Error).message, outageMs: lasted });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
   /** A retriable failure: the next loop iteration rewinds to the last commit before anything else. */
   private requestRewind(err: unknown): void {
     this.logger.warn('commit failed; rewinding to the last commit and retrying', { error: err instanceof Error ? err.message : String(err) });
@@ -733,4 +761,9 @@ export class StreamsRuntime {
       /* as above */
     }
   }
+}
+
+/** The log could not be reached or was busy: worth trying again. Fenced is never retried. */
+function isRetriable(err: unknown): boolean {
+  return err instanceof TributaryError && err.retriable && !(err instanceof FencedError);
 }

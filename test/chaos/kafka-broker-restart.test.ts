@@ -1,7 +1,8 @@
 /**
  * The broker goes away mid-run and comes back: two `tributary run` processes of a stateful
  * topology keep going (their clients retry; a commit that failed is redone from the last
- * committed state) and the output is exact: no loss, no duplicate.
+ * committed state), a third one started while the broker is away waits for it, and the output
+ * is exact: no loss, no duplicate.
  *
  * Runs its own broker on another port (KAFKA_PORT=19192 through scripts/kafka.sh), so stopping it
  * does not disturb the tests sharing the main one.
@@ -58,7 +59,10 @@ withKafka('broker restart on Kafka', () => {
         const atStop = await outputs();
         assert.ok(atStop < FIRST / 2, `processing was still under way when the broker stopped (${atStop} outputs)`);
         kafkaSh('stop');
+        // a process started while the broker is away waits for it (start-up retries), not exits
+        group.start();
         await sleep(6000);
+        assert.equal(group.ids().length, 3, `the process started during the outage still runs: ${group.failures().join('; ')}`);
         kafkaSh('up');
         assert.deepEqual(group.failures(), [], 'no process failed while the broker was away');
         // the second half goes in after the broker is back (a producer retrying across the outage could duplicate input)
@@ -74,7 +78,7 @@ withKafka('broker restart on Kafka', () => {
           await second.close();
         }
         assert.deepEqual(group.failures(), [], 'no process failed');
-        assert.equal(group.ids().length, 2, 'both processes still run');
+        assert.equal(group.ids().length, 3, 'all three processes still run');
       } finally {
         await group.stopAll();
       }
