@@ -764,6 +764,6 @@ export class StreamsRuntime {
 }
 
 /** The log could not be reached or was busy: worth trying again. Fenced is never retried. */
-function isRetriable(err: unknown): boolean {
+function isRetriable(err: unknown): err is TributaryError {
   return err instanceof TributaryError && err.retriable && !(err instanceof FencedError);
 }

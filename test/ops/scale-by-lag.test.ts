@@ -30,12 +30,28 @@ async function urlOf(group: ProcessGroup, id: number): Promise<string> {
   return /operations endpoints on (http:\/\/[^ ]+) /.exec(child.stderr())![1]!;
 }
 
-async function applicationLag(url: string, application: string, group: ProcessGroup): Promise<number> {
-  let text: string;
-  try {
-    text = await (await fetch(`${url}/metrics`)).text();
-  } catch (err) {
-    assert.fail(`GET ${url}/metrics failed (${(err as Error).message}: ${String((err as Error).cause)}); processes running ${group.ids().join(',')}\n${group.tails(20)}\nended: ${group.exited.map((e) => `p${e.id} code ${e.code} signal ${e.signal}: ${e.stderr.split('\n').slice(-8).join(' | ')}`).join('; ')}`);
+/**
+ * The lag gauge from `url`'s /metrics, as Prometheus scrapes it. A scrape of a live process that
+ * fails at the connection (a kept-alive socket the server closed just then, on a machine so busy
+ * its event loop stalls for seconds) is retried, as Prometheus retries at the next interval; a
+ * process that exited fails the test with its stderr.
+ */
+async function applicationLag(url: string, application: string, group: ProcessGroup, id: number): Promise<number> {
+  let text = '';
+  for (let attempt = 1; ; attempt++) {
+    try {
+      text = await (await fetch(`${url}/metrics`)).text();
+      break;
+    } catch (err) {
+      if (group.running.has(id) && attempt < 4) {
+        await sleep(500);
+        continue;
+      }
+      assert.fail(
+        `GET ${url}/metrics of p${id} failed (${(err as Error).message}: ${String((err as Error).cause)}); processes running ${group.ids().join(',')}\n${group.tails(20)}\n` +
+          `ended: ${group.exited.map((e) => `p${e.id} code ${e.code} signal ${e.signal}: ${e.stderr.split('\n').slice(-8).join(' | ')}`).join('; ')}`,
+      );
+    }
   }
   const m = new RegExp(`^tributary_application_lag_records\\{application="${application}"\\} (\\d+)`, 'm').exec(text);
   assert.ok(m, `tributary_application_lag_records for ${application} is in /metrics`);
@@ -67,17 +83,18 @@ withKafka('scale by lag on Kafka', (brokers) => {
         let lag = 0;
         for (let i = 0; i < 40 && lag < 2 * TARGET; i++) {
           await sleep(500);
-          lag = await applicationLag(firstUrl, application, group);
+          lag = await applicationLag(firstUrl, application, group, first);
         }
         const up = desiredReplicas(lag);
         assert.ok(up > 1, `lag ${lag} asks for more than one replica (asked for ${up})`);
         for (let n = group.ids().length; n < up; n++) group.start();
-        const urls = await Promise.all(group.ids().map((id) => urlOf(group, id)));
+        const ids = group.ids();
+        const urls = await Promise.all(ids.map((id) => urlOf(group, id)));
         // drain: the formula says 1 once the lag is below the target
         const seen: number[] = [lag];
         for (let i = 0; i < 240; i++) {
           await sleep(500);
-          lag = await applicationLag(urls[0]!, application, group);
+          lag = await applicationLag(urls[0]!, application, group, ids[0]!);
           seen.push(lag);
           if (desiredReplicas(lag) === MIN_REPLICAS && lag < 100) break;
         }
