@@ -185,10 +185,13 @@ export class StreamsRuntime {
         },
       });
       const topics = this.topology.subtopologies.flatMap((s) => [...s.sourceTopics]);
-      await this.consumer.subscribe(topics, {
-        onAssigned: (tps) => this.onAssigned(tps),
-        onRevoked: (tps) => this.onRevoked(tps),
-      });
+      const consumer = this.consumer;
+      await this.retryWhileUnreachable('join the group', () =>
+        consumer.subscribe(topics, {
+          onAssigned: (tps) => this.onAssigned(tps),
+          onRevoked: (tps) => this.onRevoked(tps),
+        }),
+      );
       // The first poll joins the group, so a second instance fails here, in start(), not later.
       // A busy or restarting broker (a join that timed out, a hand-over that could not reach it)
       // is not a reason to exit: the loop rewinds to the last commit and retries, as it does later.
@@ -538,7 +541,8 @@ export class StreamsRuntime {
     const assigned = new Set(this.consumer.assignment().map((tp) => `${tp.topic}\u0000${tp.partition}`));
     const due: TopicPartition[] = [];
     for (const [key, { tp, retryAt }] of this.fencedPartitions) {
-      if (!assigned.has(key)) this.fencedPartitions.delete(key);
+      // gone, or already taken back by a rebalance: a second hand-over would seek a running task back
+      if (!assigned.has(key) || this.tasks.taskFor(tp.topic, tp.partition) !== undefined) this.fencedPartitions.delete(key);
       else if (this.clock() >= retryAt) due.push(tp);
     }
     if (due.length === 0) return;
@@ -685,8 +689,9 @@ export class StreamsRuntime {
   private async onRevoked(partitions: TopicPartition[]): Promise<void> {
     if (this.runtimeState === 'failed') return;
     if (!this.stopRequested) this.assignmentChanged = true;
-    for (const tp of partitions) this.fencedPartitions.delete(`${tp.topic}\u0000${tp.partition}`);
     await this.commit();
+    // after the commit, which may itself find a task fenced and mark its partitions
+    for (const tp of partitions) this.fencedPartitions.delete(`${tp.topic}\u0000${tp.partition}`);
     await this.tasks.revoke(partitions);
     await this.closeIdleProducers();
   }

@@ -84,7 +84,10 @@ export class KafkaConsumer implements LogConsumer {
   private everJoined = false;
   /** Partitions gained in rebalances that the listener has not been told of yet. */
   private toAnnounce: PartitionState[] | null = null;
+  /** Why kafkajs stopped its consumer for good (it restarts itself only after errors it deems retriable). */
   private crashed: unknown = null;
+  /** A crash worth another try was reported: the next poll() starts a new kafkajs consumer. */
+  private restartAfterCrash = false;
 
   private polling = false;
   private closing = false;
@@ -153,7 +156,10 @@ export class KafkaConsumer implements LogConsumer {
       maxBytesPerPartition: tuning.maxBytesPerPartition,
       allowAutoTopicCreation: false,
       readUncommitted: this.readUncommitted,
-      retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 5000 },
+      // kafkajs would restart a crashed consumer by itself, but only after errors it deems
+      // retriable, and out of sight of the caller: this consumer restarts it instead (see
+      // throwIfCrashed), for every error Tributary deems retriable, after telling the caller
+      retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 5000, restartOnFailure: async () => false },
     });
     this.kc = kc;
     this.kafkaAssigned = new Map();
@@ -161,11 +167,14 @@ export class KafkaConsumer implements LogConsumer {
     kc.on(kc.events.GROUP_JOIN, (e) => {
       if (this.kc === kc) this.onGroupJoin(e.payload.memberAssignment, e.payload.memberId);
     });
-    // A batch of only transaction markers (or aborted records) never reaches eachBatch: move the
-    // position past it, or a partition ending in a commit marker would look unfinished forever.
+    // A batch of only transaction markers, aborted records or emptied batches never reaches
+    // eachBatch: move the position past it, or a partition ending in one (a commit marker; the
+    // empty batch the log cleaner leaves of an aborted transaction) would look unfinished forever.
     kc.on(kc.events.END_BATCH_PROCESS, (e) => {
       if (this.kc !== kc || e.payload.batchSize !== 0) return;
-      this.skipFiltered(e.payload.topic, e.payload.partition, e.payload.firstOffset, e.payload.lastOffset);
+      // fetchedOffset: added to the payload by patches/kafkajs+2.2.4.patch
+      const fetchedOffset = (e.payload as { fetchedOffset?: string }).fetchedOffset;
+      this.skipFiltered(e.payload.topic, e.payload.partition, fetchedOffset ?? e.payload.firstOffset, e.payload.lastOffset);
     });
     kc.on(kc.events.REBALANCING, () => {
       if (this.kc === kc) this.onJoinStart(kc);
@@ -302,13 +311,14 @@ export class KafkaConsumer implements LogConsumer {
   }
 
   /**
-   * Skips offsets kafkajs fetched and filtered out (control records, aborted data). Only a batch
-   * that starts exactly at the current fetch position counts: one fetched before a seek does not.
+   * Skips offsets kafkajs fetched and filtered out (control records, aborted data, empty
+   * batches). Only a batch fetched from exactly the current fetch position counts: one fetched
+   * before a seek does not.
    */
-  private skipFiltered(topic: string, partition: number, firstOffset: string | null, lastOffset: string): void {
+  private skipFiltered(topic: string, partition: number, fetchedFrom: string | null, lastOffset: string): void {
     const st = this.owned.get(topicPartitionKey(topic, partition));
-    if (st === undefined || !st.initialized || st.revoking || firstOffset === null) return;
-    if (Number(firstOffset) !== st.fetchPosition) return;
+    if (st === undefined || !st.initialized || st.revoking || fetchedFrom === null) return;
+    if (Number(fetchedFrom) !== st.fetchPosition) return;
     const next = Number(lastOffset) + 1;
     if (next <= st.fetchPosition) return;
     st.fetchPosition = next;
@@ -363,8 +373,11 @@ export class KafkaConsumer implements LogConsumer {
     this.polling = true;
     try {
       const deadline = Date.now() + (maxWaitMs > 0 ? maxWaitMs : 0);
+      await this.dropCrashed();
       if (this.mode === 'assigned') await this.ensureKafkaConsumer([...new Set(this.order.map((s) => s.topic))]);
       if (this.mode === 'subscribed') {
+        // none after a crash, or after a start that could not reach the cluster: start one again
+        if (this.kc === null) await this.ensureKafkaConsumer(this.subscription);
         await this.kcStarting;
         await this.awaitFirstJoin();
       }
@@ -386,8 +399,26 @@ export class KafkaConsumer implements LogConsumer {
 
   private throwIfCrashed(): void {
     if (this.crashed === null) return;
-    const e = this.crashed;
-    throw translateError(e, `consume from Kafka (the kafkajs consumer stopped and will not restart)`);
+    const error = translateError(this.crashed, `consume from Kafka (the kafkajs consumer stopped)`);
+    // A broker that went away for longer than kafkajs' own retries must not stop this consumer
+    // for good: the caller hears of it once (and rewinds), the next poll() joins again.
+    if (error.retriable) {
+      this.crashed = null;
+      this.restartAfterCrash = true;
+    }
+    throw error;
+  }
+
+  /**
+   * Drops the crashed kafkajs consumer; poll() then starts a new one, whose join's assignment
+   * reaches the listener as any rebalance does.
+   */
+  private async dropCrashed(): Promise<void> {
+    if (!this.restartAfterCrash) return;
+    this.restartAfterCrash = false;
+    await this.stopKafkaConsumer();
+    // nothing is handed out until the new member's first assignment is known
+    if (this.mode === 'subscribed') this.rebalancing = true;
   }
 
   /** The first poll() after subscribe() joins the group, however short its wait. */
