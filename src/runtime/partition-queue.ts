@@ -7,8 +7,10 @@ import type { ConsumedRecord } from '../log/types.js';
 export class PartitionQueue<S> {
   private records: ConsumedRecord[] = [];
   private head = 0;
-  /** Records taken from this partition since the task started. */
+  /** Records taken from this partition since the task started (less those of work thrown away). */
   taken = 0;
+  /** `taken` at the last commit: work thrown away (a rewind) is not counted twice. */
+  private takenAtCommit = 0;
 
   constructor(
     readonly topic: string,
@@ -31,6 +33,16 @@ export class PartitionQueue<S> {
 
   peekTimestamp(): number {
     return this.records[this.head]!.timestamp;
+  }
+
+  /** What was taken is committed. */
+  markCommitted(): void {
+    this.takenAtCommit = this.taken;
+  }
+
+  /** What was taken since the last commit is thrown away, to be taken again. */
+  forgetUncommitted(): void {
+    this.taken = this.takenAtCommit;
   }
 
   take(): ConsumedRecord {

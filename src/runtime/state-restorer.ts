@@ -10,6 +10,8 @@ export interface RestoreResult {
   wiped: boolean;
 }
 
+const RESTORE_STALL_WARN_MS = 30_000;
+
 /**
  * Brings a task's stores up to date before it processes: replays each changelog partition
  * from the store's checkpoint to the end (never from zero when a checkpoint exists). A store
@@ -51,6 +53,9 @@ export async function restoreTaskState(
     const byPartition = new Map(todo.map((t) => [`${t.topic}\u0000${t.partition}`, t]));
     const left = () => todo.reduce((n, t) => n + Math.max(0, ends.get(t)! - consumer.position({ topic: t.topic, partition: t.partition })), 0);
     limits.onProgress?.(0, left());
+    // a restore that stops moving is said out loud (where it stands and what it waits for)
+    let lastLeft = left();
+    let movedAt = Date.now();
     while (remaining.size > 0) {
       const batch = await consumer.poll(100);
       const groups = new Map<RestoreTarget, typeof batch>();
@@ -73,7 +78,16 @@ export async function restoreTaskState(
           remaining.delete(t);
         }
       }
-      limits.onProgress?.(records, left());
+      const nowLeft = left();
+      limits.onProgress?.(records, nowLeft);
+      if (nowLeft !== lastLeft) {
+        lastLeft = nowLeft;
+        movedAt = Date.now();
+      } else if (Date.now() - movedAt > RESTORE_STALL_WARN_MS) {
+        movedAt = Date.now();
+        const at = [...remaining].map((t) => `${t.topic}-${t.partition} at ${consumer.position({ topic: t.topic, partition: t.partition })} of ${ends.get(t)}`);
+        logger.warn(`task ${taskId}: restore has not moved for ${RESTORE_STALL_WARN_MS / 1000} s: ${at.join(', ')}`);
+      }
       // let the process answer (health probes, /metrics) between batches of a long restore
       await new Promise((resolve) => setImmediate(resolve));
     }

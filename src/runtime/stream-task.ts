@@ -214,6 +214,7 @@ export class StreamTask implements TaskContext {
     const sourceOffsets = new Map<string, number>();
     for (const [queue, offset] of this.consumed) sourceOffsets.set(`${queue.topic}-${queue.partition}`, offset);
     this.collector.committed();
+    for (const q of this.group.all()) q.markCommitted();
     this.consumed.clear();
     this.commitRequested = false;
     const endOffsets = new Map<string, number>();
@@ -226,6 +227,7 @@ export class StreamTask implements TaskContext {
    * output, consumed offsets and buffered input. The runtime re-reads from the committed offsets.
    */
   discardUncommitted(): void {
+    for (const q of this.group.all()) q.forgetUncommitted();
     this.collector.discard();
     this.options.stores?.discard();
     this.consumed.clear();
