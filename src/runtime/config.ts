@@ -39,6 +39,14 @@ export interface AppConfig {
   /** A task commits early once this many output records wait uncommitted. Default 50000. */
   maxUncommittedRecords?: number;
   /**
+   * How long a task with several input partitions (a join, a merge) waits for records of a
+   * partition that has none buffered before it processes the others without it, in ms (Kafka
+   * Streams' max.task.idle.ms, KIP-695). 0 (default): wait only for records known to be in the
+   * log but not fetched yet, so a join never misses a table update that was already written.
+   * More: also wait that long for records that may still arrive. -1: never wait.
+   */
+  maxTaskIdleMs?: number;
+  /**
    * Where state stores keep their data: 'sqlite' (default; better-sqlite3, one file per task),
    * 'level' (classic-level; key-value and fixed-window stores only, since it cannot scan
    * synchronously) or 'memory' (restored from the changelog at every start).
@@ -55,6 +63,7 @@ export interface ResolvedAppConfig {
   maxPollRecords: number;
   maxBufferedRecordsPerPartition: number;
   maxUncommittedRecords: number;
+  maxTaskIdleMs: number;
   stateBackend: BackendKind;
 }
 
@@ -71,6 +80,13 @@ export function resolveAppConfig(config: AppConfig = {}): ResolvedAppConfig {
     maxPollRecords: config.maxPollRecords ?? 1000,
     maxBufferedRecordsPerPartition: config.maxBufferedRecordsPerPartition ?? 10_000,
     maxUncommittedRecords: config.maxUncommittedRecords ?? 50_000,
+    maxTaskIdleMs: taskIdleMs(config.maxTaskIdleMs),
     stateBackend: config.stateBackend ?? 'sqlite',
   };
+}
+
+function taskIdleMs(value: number | undefined): number {
+  if (value === undefined) return 0;
+  if (!Number.isInteger(value) || value < -1) throw new TypeError(`maxTaskIdleMs must be an integer >= -1 (-1: never wait), got ${String(value)}`);
+  return value;
 }

@@ -150,10 +150,11 @@ export class StreamTask implements TaskContext {
   /**
    * Processes up to `max` buffered records, synchronously, or fewer once maxUncommittedRecords
    * output records wait for a commit, or once the next record is later than `upToTimestamp`
-   * (at least one record is taken). Returns how many were taken.
+   * (at least one record is taken), or, with `stopWhenDrained`, once one of its partitions has
+   * nothing buffered left. Returns how many were taken.
    * Under the 'fail' handlers an error is thrown naming the record; the task must then be closed.
    */
-  process(max: number, upToTimestamp = Infinity): number {
+  process(max: number, upToTimestamp = Infinity, stopWhenDrained = false): number {
     let n = 0;
     const maxUncommitted = this.options.config.maxUncommittedRecords;
     // Stops early once enough output waits, so the runtime commits before memory grows.
@@ -165,6 +166,8 @@ export class StreamTask implements TaskContext {
       this.group.taken();
       this.processRecord(queue, record);
       n++;
+      // the caller decides whether the others may go on without this partition (TaskIdling)
+      if (stopWhenDrained && queue.size === 0) break;
     }
     return n;
   }

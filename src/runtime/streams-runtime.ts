@@ -14,6 +14,7 @@ import type { StreamTask } from './stream-task.js';
 import { TaskManager } from './task-manager.js';
 import { taskId, type TaskId } from './task-id.js';
 import { ensureTopics } from './topic-setup.js';
+import { TaskIdling } from './task-idling.js';
 
 export interface StreamsRuntimeOptions {
   log: Log;
@@ -38,6 +39,8 @@ export interface StreamsRuntimeOptions {
 }
 
 /** How long a fenced task's partitions wait before this instance takes the task back (if still assigned). */
+/** The poll wait while a task waits for records of one of its partitions. */
+const TASK_IDLE_POLL_MS = 20;
 const FENCED_TASK_RETRY_MS = 3000;
 
 export type RuntimeState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -110,6 +113,7 @@ export class StreamsRuntime {
   private global: GlobalStateManager | undefined;
   private projections: ProjectionHost | undefined;
   private consumer!: LogConsumer;
+  private idling!: TaskIdling;
   private producer: LogProducer | undefined;
   private stopRequested = false;
   private lastActivityAt = 0;
@@ -184,6 +188,7 @@ export class StreamsRuntime {
           localUnits: () => this.localTasks(stateDir),
         },
       });
+      this.idling = new TaskIdling({ log, consumer: () => this.consumer, maxTaskIdleMs: config.maxTaskIdleMs, clock: this.clock, logger: this.logger });
       const topics = this.topology.subtopologies.flatMap((s) => [...s.sourceTopics]);
       const consumer = this.consumer;
       await this.retryWhileUnreachable('join the group', () =>
@@ -348,14 +353,20 @@ export class StreamsRuntime {
           }
           const active = this.tasks.activeTasks();
           let buffered = false;
+          let waiting = false;
           let nextPunctuation = Infinity;
           for (const t of active) {
-            if (t.buffered > 0) buffered = true;
+            if (t.buffered > 0) {
+              if (this.idling.mayProcess(t)) buffered = true;
+              else waiting = true;
+            }
             const due = t.nextWallClockPunctuation();
             if (due < nextPunctuation) nextPunctuation = due;
           }
           const now = this.clock();
-          const wait = buffered ? 0 : Math.max(0, Math.min(this.pollMs, nextCommitAt - now, nextPunctuation - now));
+          // a task waiting for another partition's records (TaskIdling) looks again soon
+          const idle = waiting ? Math.min(this.pollMs, TASK_IDLE_POLL_MS) : this.pollMs;
+          const wait = buffered ? 0 : Math.max(0, Math.min(idle, nextCommitAt - now, nextPunctuation - now));
           const records = await this.consumer.poll(wait);
           this.countRebalance();
           if (this.projections?.failure !== undefined) throw this.projections.failure;
@@ -418,7 +429,7 @@ export class StreamsRuntime {
    */
   private processInTimestampOrder(budget: number): number {
     const initialBudget = budget;
-    const tasks = this.tasks.activeTasks().filter((t) => t.buffered > 0);
+    const tasks = this.tasks.activeTasks().filter((t) => t.buffered > 0 && this.idling.mayProcess(t));
     while (budget > 0 && tasks.length > 0) {
       let first = -1;
       let firstTs = Infinity;
@@ -433,9 +444,10 @@ export class StreamsRuntime {
       }
       if (first === -1) break;
       const task = tasks[first]!;
-      const n = task.process(budget, secondTs);
+      // a task of several partitions stops when one runs dry: it may have to wait for it
+      const n = task.process(budget, secondTs, task.partitions.length > 1);
       budget -= n;
-      if (n === 0 || task.buffered === 0) tasks.splice(first, 1);
+      if (n === 0 || task.buffered === 0 || !this.idling.mayProcess(task)) tasks.splice(first, 1);
     }
     return initialBudget - budget;
   }

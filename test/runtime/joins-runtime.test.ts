@@ -131,6 +131,33 @@ describe('joins on the runtime and the embedded log', () => {
     });
   }
 
+  for (const maxTaskIdleMs of [0, -1]) {
+    it(`a stream-table join ${maxTaskIdleMs === 0 ? 'waits for table updates already in the log (maxTaskIdleMs 0, the default)' : 'with maxTaskIdleMs -1 may run ahead of its table'}`, async () => {
+      // Every table update is older than every stream record, and both are in the log before the
+      // app starts; polls of 8 records hand out both partitions in turns, so the table's queue runs
+      // dry again and again while stream records wait (KIP-695's case).
+      const n = 200;
+      await log.admin.createTopics([{ name: 'prices', partitions: 1 }, { name: 'sales', partitions: 1 }]);
+      await send('prices', Array.from({ length: n }, (_, i): [string, string, number] => [`p${i}`, `${i}`, i]));
+      // the first sales are of the last prices
+      await send('sales', Array.from({ length: n }, (_, i): [string, string, number] => [`p${n - 1 - i}`, 'sold', 10_000 + i]));
+      const application = app(
+        `price-join-${maxTaskIdleMs}`,
+        (b) => {
+          const prices = b.table('prices', { key: serdes.string(), value: serdes.string(), store: 'prices' });
+          b.stream('sales', { key: serdes.string(), value: serdes.string() })
+            .join(prices, (sale, price) => `${sale}@${price}`)
+            .to('priced', { value: serdes.string() });
+        },
+        { maxPollRecords: 8, maxTaskIdleMs },
+      );
+      await runUntilIdle(application);
+      const joined = (await readAll(log, 'priced')).length;
+      if (maxTaskIdleMs === 0) assert.equal(joined, n, 'every sale joined with its price');
+      else assert.ok(joined < n, `without waiting, sales run ahead of the prices (${joined} of ${n} joined): the case the wait is for`);
+    });
+  }
+
   it('a global table is read before tasks start and followed while they run; it needs no co-partitioning', async () => {
     const application = app('enrich-global', (b) => {
       const products = b.globalTable('products', { key: serdes.string(), value: serdes.string(), store: 'products-store' });
