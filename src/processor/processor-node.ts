@@ -14,11 +14,25 @@ export interface TaskContext {
   stateStore(name: string): unknown;
   /** Counts a record a DSL operator dropped on purpose (late, null key), by reason. */
   recordDropped(reason: string): void;
+  /** Keys an aggregation may hold back until the commit (0: none; see AppConfig.recordCacheSize). */
+  readonly recordCacheSize: number;
 }
 
 /** What DSL processors get beyond the public ProcessorContext. */
 export interface InternalProcessorContext<K = unknown, V = unknown> extends ProcessorContext<K, V> {
   recordDropped(reason: string): void;
+  readonly recordCacheSize: number;
+}
+
+/**
+ * What a DSL processor that holds updates back (UpdateCache) does at the task's commits. Not on
+ * the public Processor: the task calls these through its nodes.
+ */
+export interface CommitAware {
+  /** Forward what is held, before the commit takes the task's output. */
+  beforeCommit(): void;
+  /** Drop what is held: the uncommitted work is being thrown away. */
+  discardUncommitted(): void;
 }
 
 /** Anything a node can forward records to. */
@@ -66,6 +80,18 @@ export class ProcessorNode implements RecordSink, InternalProcessorContext<unkno
 
   close(): void {
     this.processor.close?.();
+  }
+
+  beforeCommit(): void {
+    (this.processor as Partial<CommitAware>).beforeCommit?.();
+  }
+
+  discardUncommitted(): void {
+    (this.processor as Partial<CommitAware>).discardUncommitted?.();
+  }
+
+  get recordCacheSize(): number {
+    return this.task.recordCacheSize;
   }
 
   forward(record: StreamRecord<unknown, unknown>, childName?: string): void {

@@ -47,6 +47,13 @@ export interface AppConfig {
    */
   maxTaskIdleMs?: number;
   /**
+   * Aggregations (count, reduce, aggregate, windowed too) forward at most one update per key per
+   * commit, holding up to this many keys per aggregation and task (Kafka Streams' record cache,
+   * `statestore.cache.max.bytes`): the same final values, far fewer records downstream. 0
+   * (default): every update is forwarded.
+   */
+  recordCacheSize?: number;
+  /**
    * Where state stores keep their data: 'sqlite' (default; better-sqlite3, one file per task),
    * 'level' (classic-level; key-value and fixed-window stores only, since it cannot scan
    * synchronously) or 'memory' (restored from the changelog at every start).
@@ -64,6 +71,7 @@ export interface ResolvedAppConfig {
   maxBufferedRecordsPerPartition: number;
   maxUncommittedRecords: number;
   maxTaskIdleMs: number;
+  recordCacheSize: number;
   stateBackend: BackendKind;
 }
 
@@ -81,6 +89,7 @@ export function resolveAppConfig(config: AppConfig = {}): ResolvedAppConfig {
     maxBufferedRecordsPerPartition: config.maxBufferedRecordsPerPartition ?? 10_000,
     maxUncommittedRecords: config.maxUncommittedRecords ?? 50_000,
     maxTaskIdleMs: taskIdleMs(config.maxTaskIdleMs),
+    recordCacheSize: recordCacheSize(config.recordCacheSize),
     stateBackend: config.stateBackend ?? 'sqlite',
   };
 }
@@ -88,5 +97,11 @@ export function resolveAppConfig(config: AppConfig = {}): ResolvedAppConfig {
 function taskIdleMs(value: number | undefined): number {
   if (value === undefined) return 0;
   if (!Number.isInteger(value) || value < -1) throw new TypeError(`maxTaskIdleMs must be an integer >= -1 (-1: never wait), got ${String(value)}`);
+  return value;
+}
+
+function recordCacheSize(value: number | undefined): number {
+  if (value === undefined) return 0;
+  if (!Number.isInteger(value) || value < 0) throw new TypeError(`recordCacheSize must be an integer >= 0 (0: no cache), got ${String(value)}`);
   return value;
 }

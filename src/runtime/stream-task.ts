@@ -187,6 +187,8 @@ export class StreamTask implements TaskContext {
 
   /** Step one of a commit: output, changelog records and input offsets, to write atomically. */
   prepareCommit(): TaskCommit {
+    // held aggregation updates go downstream first, upstream nodes before their children
+    for (const node of this.processorNodes) node.beforeCommit();
     const offsets: OffsetCommit[] = [];
     for (const [queue, offset] of this.consumed) offsets.push({ topic: queue.topic, partition: queue.partition, offset });
     const stores = this.options.stores;
@@ -231,6 +233,7 @@ export class StreamTask implements TaskContext {
    */
   discardUncommitted(): void {
     for (const q of this.group.all()) q.forgetUncommitted();
+    for (const node of this.processorNodes) node.discardUncommitted();
     this.collector.discard();
     this.options.stores?.discard();
     this.consumed.clear();
@@ -284,6 +287,10 @@ export class StreamTask implements TaskContext {
 
   recordDropped(reason: string): void {
     this.counters.dropped.set(reason, (this.counters.dropped.get(reason) ?? 0) + 1);
+  }
+
+  get recordCacheSize(): number {
+    return this.options.config.recordCacheSize;
   }
 
   stateStore(name: string): unknown {

@@ -4,6 +4,7 @@ import type { KeyValueStore, WindowStore, Windowed } from '../../state/store-typ
 import type { TimeWindows } from '../windows.js';
 import { prefixEnd } from '../../state/internals/key-codec.js';
 import { change, type Change } from './change.js';
+import { keyIdentity, UpdateCache } from './update-cache.js';
 
 /**
  * The stateful operators of the DSL: aggregations over a key-value or window store, tables
@@ -22,8 +23,31 @@ abstract class StoreProcessor<KIn, VIn, KOut, VOut, S> implements Processor<KIn,
   abstract process(record: StreamRecord<KIn, VIn>): void;
 }
 
+/**
+ * An aggregation that forwards its updates through an UpdateCache when the application sets
+ * recordCacheSize (one Change per key per commit), else each one at once.
+ */
+abstract class CachingAggregation<KIn, VIn, KOut, VA, S> extends StoreProcessor<KIn, VIn, KOut, Change<VA>, S> {
+  private cache: UpdateCache<KOut, VA> | undefined;
+  override init(context: InternalProcessorContext<KOut, Change<VA>>): void {
+    super.init(context);
+    const size = context.recordCacheSize;
+    this.cache = size > 0 ? new UpdateCache<KOut, VA>(size, (record) => this.ctx.forward(record)) : undefined;
+  }
+  protected emit(key: KOut, next: VA, old: VA | undefined, r: StreamRecord<KIn, VIn>): void {
+    if (this.cache === undefined) this.ctx.forward({ key, value: change(next, old), timestamp: r.timestamp, headers: r.headers });
+    else this.cache.update(keyIdentity(key), key, next, old, r.timestamp, r.headers);
+  }
+  beforeCommit(): void {
+    this.cache?.flush();
+  }
+  discardUncommitted(): void {
+    this.cache?.discard();
+  }
+}
+
 /** groupByKey().aggregate / count: fold each value into the key's aggregate. */
-export class StreamAggregateProcessor<K, V, VA> extends StoreProcessor<K, V, K, Change<VA>, KeyValueStore<K, VA>> {
+export class StreamAggregateProcessor<K, V, VA> extends CachingAggregation<K, V, K, VA, KeyValueStore<K, VA>> {
   constructor(
     storeName: string,
     private readonly initializer: () => VA,
@@ -37,12 +61,12 @@ export class StreamAggregateProcessor<K, V, VA> extends StoreProcessor<K, V, K, 
     const old = this.store.get(r.key);
     const next = this.aggregator(r.key, r.value, old === undefined ? this.initializer() : old);
     this.store.put(r.key, next);
-    this.ctx.forward({ key: r.key, value: change(next, old), timestamp: r.timestamp, headers: r.headers });
+    this.emit(r.key, next, old, r);
   }
 }
 
 /** groupByKey().reduce: the first value of a key is its aggregate, later ones fold in. */
-export class StreamReduceProcessor<K, V> extends StoreProcessor<K, V, K, Change<V>, KeyValueStore<K, V>> {
+export class StreamReduceProcessor<K, V> extends CachingAggregation<K, V, K, V, KeyValueStore<K, V>> {
   constructor(storeName: string, private readonly reducer: (aggregate: V, value: V) => V) {
     super(storeName);
   }
@@ -52,7 +76,7 @@ export class StreamReduceProcessor<K, V> extends StoreProcessor<K, V, K, Change<
     const old = this.store.get(r.key);
     const next = old === undefined ? r.value : this.reducer(old, r.value);
     this.store.put(r.key, next);
-    this.ctx.forward({ key: r.key, value: change(next, old), timestamp: r.timestamp, headers: r.headers });
+    this.emit(r.key, next, old, r);
   }
 }
 
@@ -124,7 +148,7 @@ export class StreamTableJoinProcessor<K, V, VT, VR> extends StoreProcessor<K, V,
  * windowedBy(TimeWindows).aggregate / count / reduce: folds each record into every window it
  * falls in; windows that closed (end <= stream time - grace) drop the record as late.
  */
-export class WindowAggregateProcessor<K, V, VA> extends StoreProcessor<K, V, Windowed<K>, Change<VA>, WindowStore<K, VA>> {
+export class WindowAggregateProcessor<K, V, VA> extends CachingAggregation<K, V, Windowed<K>, VA, WindowStore<K, VA>> {
   private observed = -Infinity;
   constructor(
     storeName: string,
@@ -147,7 +171,7 @@ export class WindowAggregateProcessor<K, V, VA> extends StoreProcessor<K, V, Win
       const next = this.aggregator(r.key, r.value, old === undefined ? this.initializer() : old);
       this.store.put(r.key, next, start);
       applied++;
-      this.ctx.forward({ key: { key: r.key, window: { start, end } }, value: change(next, old), timestamp: r.timestamp, headers: r.headers });
+      this.emit({ key: r.key, window: { start, end } }, next, old, r);
     }
     if (applied === 0) this.ctx.recordDropped('late-record');
   }
