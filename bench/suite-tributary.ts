@@ -34,6 +34,7 @@ const { values: a } = parseArgs({
     'state-dir': { type: 'string' },
     guarantee: { type: 'string', default: 'exactly-once' },
     'commit-interval': { type: 'string', default: '100' },
+    'record-cache': { type: 'string', default: '0' },
     'timeout-s': { type: 'string', default: '900' },
   },
 });
@@ -59,7 +60,7 @@ try {
   const partitions = ends[0]!.length;
   await log.admin.createTopics([{ name: a.output, partitions }]);
 
-  const topology = tributaryApp(workload, { applicationId: a['app-id'], input: a.input, table: a.table, output: a.output, guarantee, commitIntervalMs });
+  const topology = tributaryApp(workload, { applicationId: a['app-id'], input: a.input, table: a.table, output: a.output, guarantee, commitIntervalMs, recordCacheSize: Number(a['record-cache']) });
   const runtime = new StreamsRuntime(topology, { log, logger: silentLogger, stateDir: a['state-dir'] });
   const failed = runtime.stopped.then(
     () => 'stopped before the end',

@@ -5,6 +5,7 @@
  *   node --conditions=development --import tsx bench/suite.ts [--records 300000] [--partitions 8]
  *     [--commit-interval 100] [--eos-intervals 100,1000,30000] [--workloads w1,w2,w3,w4]
  *     [--engines raw,kafka-streams,tributary-kafka,tributary-embedded] [--cpu-prof] [--no-write]
+ *     [--record-cache N]   (Tributary's recordCacheSize; Kafka Streams runs with its default cache)
  *
  * Broker: KAFKA_BROKERS, else the local one of `scripts/kafka.sh up` (started if needed, left
  * running); every topic gets the run id in its name and is deleted at the end. Steps:
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     records: { type: 'string', default: '300000' },
     partitions: { type: 'string', default: '8' },
     'commit-interval': { type: 'string', default: '100' },
+    'record-cache': { type: 'string', default: '0' },
     'eos-intervals': { type: 'string' },
     workloads: { type: 'string', default: 'w1,w2,w3,w4' },
     engines: { type: 'string', default: 'raw,kafka-streams,tributary-kafka,tributary-embedded' },
@@ -179,6 +181,7 @@ function runOnce(engine: Engine, workload: Workload, guarantee: Guarantee, inter
       '--log', engine === 'tributary-kafka' ? 'kafka' : 'embedded', '--brokers', address, '--db', dbPath,
       '--workload', workload, '--input', input, '--table', table, '--output', `${name}-out`,
       '--app-id', name, '--state-dir', stateDir, '--guarantee', guarantee, '--commit-interval', String(interval),
+      '--record-cache', values['record-cache']!,
     ]);
   }
   rmSync(stateDir, { recursive: true, force: true });
@@ -320,14 +323,14 @@ if (workloads.includes('w1')) {
 if (workloads.includes('w2')) judge(`W2 exactly-once ${w1eos} ms, Tributary on Kafka / Kafka Streams`, ratio(find('tributary-kafka', 'w2', 'exactly-once', w1eos)?.recordsPerSec, find('kafka-streams', 'w2', 'exactly-once', w1eos)?.recordsPerSec), 1);
 
 const avgBytes = Math.round((Object.values(produced)[0]?.kafka.bytes ?? 0) / total);
-const command = `node --conditions=development --import tsx bench/suite.ts --records ${total} --partitions ${partitions} --commit-interval ${commitInterval}${values['eos-intervals'] ? ` --eos-intervals ${values['eos-intervals']}` : ''}${values.workloads !== 'w1,w2,w3,w4' ? ` --workloads ${values.workloads}` : ''}${values.engines !== 'raw,kafka-streams,tributary-kafka,tributary-embedded' ? ` --engines ${values.engines}` : ''}${values['cpu-prof'] ? ' --cpu-prof' : ''}`;
+const command = `node --conditions=development --import tsx bench/suite.ts --records ${total} --partitions ${partitions} --commit-interval ${commitInterval}${values['eos-intervals'] ? ` --eos-intervals ${values['eos-intervals']}` : ''}${values.workloads !== 'w1,w2,w3,w4' ? ` --workloads ${values.workloads}` : ''}${values.engines !== 'raw,kafka-streams,tributary-kafka,tributary-embedded' ? ` --engines ${values.engines}` : ''}${values['cpu-prof'] ? ' --cpu-prof' : ''}${values['record-cache'] !== '0' ? ` --record-cache ${values['record-cache']}` : ''}`;
 const section: string[] = [
   '<!-- suite:begin (written by bench/suite.ts; the next run replaces everything up to suite:end) -->',
   '## Side by side with Kafka Streams and the raw kafkajs ceiling (issue 7)',
   '',
   `\`${command}\` — measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, load average ${loadBefore.toFixed(1)} before and ${loadAfter.toFixed(1)} after (2 shared cores).`,
   '',
-  `Machine: ${machine}. Kafka Streams: ${values['java-opts']}, one stream thread, default caching; Tributary: one Node.js process (one thread). Every run is a fresh process and a fresh consumer group on an input topic produced once per workload (${fmt(total)} records of ~${avgBytes} bytes), ${partitions} partitions, 10k keys; each run ends when its group's committed offsets cover the whole input (polled every 20 ms). The compared figure, records/s, is input records over the time from the first record taken to that commit; "with start-up" is over the time from \`start()\` (group join, producers, stores; 0.3-3.3 s in these runs, any engine). MB/s: the input's key + value bytes (MiB) over the compared time. Outputs: records handed to the sink (Kafka Streams: a \`peek\` before \`to\`; Tributary: \`stats().recordsOut\`). Engines ran in the order Kafka Streams, Tributary on Kafka, Tributary embedded for each variant.`,
+  `Machine: ${machine}. Kafka Streams: ${values['java-opts']}, one stream thread, default caching; Tributary: one Node.js process (one thread), recordCacheSize ${values['record-cache']}. Every run is a fresh process and a fresh consumer group on an input topic produced once per workload (${fmt(total)} records of ~${avgBytes} bytes), ${partitions} partitions, 10k keys; each run ends when its group's committed offsets cover the whole input (polled every 20 ms). The compared figure, records/s, is input records over the time from the first record taken to that commit; "with start-up" is over the time from \`start()\` (group join, producers, stores; 0.3-3.3 s in these runs, any engine). MB/s: the input's key + value bytes (MiB) over the compared time. Outputs: records handed to the sink (Kafka Streams: a \`peek\` before \`to\`; Tributary: \`stats().recordsOut\`). Engines ran in the order Kafka Streams, Tributary on Kafka, Tributary embedded for each variant.`,
   '',
   `Raw kafkajs ceiling (bench/kafka-raw.ts, same N and partitions, its own 100-byte records): at least once **${fmt(ceiling['at-least-once'])}** records/s, exactly once **${fmt(ceiling['exactly-once'])}** records/s.`,
   '',

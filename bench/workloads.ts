@@ -144,6 +144,8 @@ export interface TributaryWorkloadOptions {
   output: string;
   guarantee: Guarantee;
   commitIntervalMs: number;
+  /** AppConfig.recordCacheSize (0: every aggregation update forwarded). */
+  recordCacheSize?: number;
 }
 
 /** The Tributary topology of a workload: the same operators as KafkaStreamsBench.java. */
@@ -176,7 +178,7 @@ export function tributaryApp(workload: Workload, o: TributaryWorkloadOptions): A
         }
       }
     },
-    { processingGuarantee: o.guarantee, commitIntervalMs: o.commitIntervalMs },
+    { processingGuarantee: o.guarantee, commitIntervalMs: o.commitIntervalMs, recordCacheSize: o.recordCacheSize ?? 0 },
   );
 }
 
