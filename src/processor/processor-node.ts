@@ -16,12 +16,19 @@ export interface TaskContext {
   recordDropped(reason: string): void;
   /** Keys an aggregation may hold back until the commit (0: none; see AppConfig.recordCacheSize). */
   readonly recordCacheSize: number;
+  /**
+   * Runs `forward` (a held update going downstream at a commit) under the processing-error
+   * handling, as a punctuator runs: its output is cut off if it throws.
+   */
+  forwardHeld(nodeName: string, forward: () => void): void;
 }
 
 /** What DSL processors get beyond the public ProcessorContext. */
 export interface InternalProcessorContext<K = unknown, V = unknown> extends ProcessorContext<K, V> {
   recordDropped(reason: string): void;
   readonly recordCacheSize: number;
+  /** Forwards a held update (see TaskContext.forwardHeld). */
+  forwardHeld(forward: () => void): void;
 }
 
 /**
@@ -92,6 +99,10 @@ export class ProcessorNode implements RecordSink, InternalProcessorContext<unkno
 
   get recordCacheSize(): number {
     return this.task.recordCacheSize;
+  }
+
+  forwardHeld(forward: () => void): void {
+    this.task.forwardHeld(this.name, forward);
   }
 
   forward(record: StreamRecord<unknown, unknown>, childName?: string): void {

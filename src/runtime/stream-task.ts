@@ -1,4 +1,5 @@
 import type { ConsumedRecord, OffsetCommit, OutgoingRecord, TopicPartition } from '../log/types.js';
+import { ProcessingError } from '../errors/index.js';
 import { ProcessorNode, type RecordSink, type TaskContext } from '../processor/processor-node.js';
 import { SinkNode } from '../processor/sink-node.js';
 import type { Cancellable, Processor, ProcessorContext, PunctuationType, Punctuator, RecordMetadata, StreamRecord } from '../processor/types.js';
@@ -293,6 +294,23 @@ export class StreamTask implements TaskContext {
     return this.options.config.recordCacheSize;
   }
 
+  forwardHeld(nodeName: string, forward: () => void): void {
+    const mark = this.collector.size;
+    const saved = this.current;
+    this.current = null;
+    try {
+      forward();
+    } catch (err) {
+      this.collector.truncate(mark);
+      if (this.options.config.errors.processing === 'fail') throw fatalHeldUpdateError(this.id, nodeName, err);
+      // a held update stands for many input records: there is no one record to dead-letter
+      this.options.logger.warn(`a held update of '${nodeName}' (recordCacheSize) failed downstream; skipped`, { task: this.id, error: err instanceof Error ? err.message : String(err) });
+      this.counters.dropped.set('processing-error', (this.counters.dropped.get('processing-error') ?? 0) + 1);
+    } finally {
+      this.current = saved;
+    }
+  }
+
   stateStore(name: string): unknown {
     return this.options.stores?.store(name)?.typed ?? this.options.globalStores?.get(name);
   }
@@ -422,4 +440,13 @@ function passThrough(): Processor<unknown, unknown, unknown, unknown> {
 function fatalPunctuatorError(taskId: string, nodeName: string, err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err);
   return new Error(`task ${taskId}: punctuator of '${nodeName}' failed: ${message}`, { cause: err });
+}
+
+function fatalHeldUpdateError(taskId: string, nodeName: string, err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  return new ProcessingError(
+    `task ${taskId}: an update of '${nodeName}' held by the record cache (recordCacheSize) failed downstream at the commit: ${message}. ` +
+      `Nothing after the last commit was written. To skip such updates set errors.processing to 'continue' in the app config`,
+    { cause: err },
+  );
 }

@@ -121,6 +121,41 @@ describe('recordCacheSize: one update per key per commit', () => {
     assert.deepEqual(finals(cached), finals(uncached));
   });
 
+  for (const handling of ['fail', 'continue'] as const) {
+    it(`a held update that fails downstream at the commit: errors.processing '${handling}'`, async () => {
+      const application = app(
+        `cache-poison-${handling}`,
+        (b) => {
+          b.stream('clicks', { key: serdes.string(), value: serdes.string() })
+            .groupByKey()
+            .count({ store: 'counts' })
+            .toStream()
+            .mapValues((n, k) => {
+              if (k === 'k7') throw new Error('k7 is poison');
+              return n;
+            })
+            .to(`poison-out-${handling}`, { value: serdes.int32() });
+        },
+        { recordCacheSize: 1000, maxPollRecords: 100, commitIntervalMs: 50, errors: { processing: handling } },
+      );
+      const runtime = new StreamsRuntime(application, { log, logger: silentLogger, pollMs: 20, stateDir: join(dir, 'state') });
+      await runtime.start();
+      if (handling === 'fail') {
+        await assert.rejects(runtime.stopped, /held by the record cache \(recordCacheSize\) failed downstream at the commit: k7 is poison/);
+        const [end] = await log.admin.offsets('poison-out-fail').catch(() => [{ high: 0 }]);
+        assert.equal(end!.high, 0, 'nothing of the failed commit was written');
+        return;
+      }
+      await runtime.waitUntilIdle(150);
+      await runtime.close();
+      const out = await readAll('poison-out-continue');
+      const keys = new Set(out.map((r) => r.key));
+      assert.equal(keys.has('k7'), false);
+      assert.equal(keys.size, KEYS - 1, 'the other keys went through');
+      assert.ok((runtime.stats().dropped['processing-error'] ?? 0) > 0, 'the skipped updates are counted');
+    });
+  }
+
   it('refuses a negative or fractional size', () => {
     assert.throws(() => app('bad-cache', (b) => void b.stream('clicks'), { recordCacheSize: -1 }).topology(), /recordCacheSize must be an integer >= 0/);
   });

@@ -32,7 +32,7 @@ abstract class CachingAggregation<KIn, VIn, KOut, VA, S> extends StoreProcessor<
   override init(context: InternalProcessorContext<KOut, Change<VA>>): void {
     super.init(context);
     const size = context.recordCacheSize;
-    this.cache = size > 0 ? new UpdateCache<KOut, VA>(size, (record) => this.ctx.forward(record)) : undefined;
+    this.cache = size > 0 ? new UpdateCache<KOut, VA>(size, (record) => this.ctx.forwardHeld(() => this.ctx.forward(record))) : undefined;
   }
   protected emit(key: KOut, next: VA, old: VA | undefined, r: StreamRecord<KIn, VIn>): void {
     if (this.cache === undefined) this.ctx.forward({ key, value: change(next, old), timestamp: r.timestamp, headers: r.headers });
