@@ -35,6 +35,8 @@ const { values: a } = parseArgs({
     guarantee: { type: 'string', default: 'exactly-once' },
     'commit-interval': { type: 'string', default: '100' },
     'record-cache': { type: 'string', default: '0' },
+    // > 0: the input is produced while the app runs (bench/latency.ts); done once this many are committed
+    'expect-records': { type: 'string', default: '0' },
     'timeout-s': { type: 'string', default: '900' },
   },
 });
@@ -55,8 +57,13 @@ let outputs = 0;
 let dropped: Record<string, number> = {};
 try {
   const ends = await Promise.all(inputs.map((t) => log.admin.offsets(t)));
-  const expected = ends.flat().reduce((n, p) => n + p.high, 0);
+  let expected = ends.flat().reduce((n, p) => n + p.high, 0);
   records = ends[0]!.reduce((n, p) => n + p.high, 0);
+  const expectRecords = Number(a['expect-records']);
+  if (expectRecords > 0) {
+    expected += expectRecords - records;
+    records = expectRecords;
+  }
   const partitions = ends[0]!.length;
   await log.admin.createTopics([{ name: a.output, partitions }]);
 
@@ -68,6 +75,7 @@ try {
   );
   const t0 = performance.now();
   await runtime.start();
+  console.log('RUNNING');
   const deadline = t0 + Number(a['timeout-s']) * 1000;
   let committed = 0;
   for (;;) {

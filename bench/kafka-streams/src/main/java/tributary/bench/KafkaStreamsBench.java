@@ -171,6 +171,8 @@ public final class KafkaStreamsBench {
     long windowMs = 60_000;
     long graceMs = 5_000;
     long timeoutS = 900;
+    /** When > 0: the input is produced while the app runs (bench/latency.ts); done once this many are committed. */
+    long expectRecords = 0;
   }
 
   static Args parse(String[] argv) {
@@ -180,13 +182,14 @@ public final class KafkaStreamsBench {
       if (k.equals("--help") || k.equals("-h")) {
         System.out.println("usage: KafkaStreamsBench --workload w1|w2|w3|w4 --input TOPIC [--table TOPIC (w4)] --output TOPIC --app-id ID --state-dir DIR"
             + " [--bootstrap 127.0.0.1:19092] [--guarantee exactly_once_v2|at_least_once] [--commit-interval 100]"
-            + " [--window-ms 60000] [--grace-ms 5000] [--timeout-s 900]");
+            + " [--window-ms 60000] [--grace-ms 5000] [--timeout-s 900] [--expect-records N]");
         System.exit(0);
       }
       if (i + 1 >= argv.length) throw new IllegalArgumentException("missing value for " + k);
       String v = argv[++i];
       switch (k) {
         case "--bootstrap" -> a.bootstrap = v;
+        case "--expect-records" -> a.expectRecords = Long.parseLong(v);
         case "--workload" -> a.workload = v;
         case "--input" -> a.input = v;
         case "--table" -> a.table = v;
@@ -284,6 +287,11 @@ public final class KafkaStreamsBench {
       admin.listOffsets(latest).all().get().forEach((tp, info) -> end.put(tp, info.offset()));
       long expected = end.values().stream().mapToLong(Long::longValue).sum();
       long records = end.entrySet().stream().filter(e -> e.getKey().topic().equals(a.input)).mapToLong(Map.Entry::getValue).sum();
+      if (a.expectRecords > 0) {
+        // the input is still to come (bench/latency.ts produces it at a fixed rate once RUNNING is printed)
+        expected += a.expectRecords - records;
+        records = a.expectRecords;
+      }
       int partitions = described.get(a.input).partitions().size();
       try {
         admin.createTopics(List.of(new NewTopic(a.output, partitions, (short) 1))).all().get();
@@ -311,6 +319,12 @@ public final class KafkaStreamsBench {
         return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
       });
 
+      streams.setStateListener((next, prev) -> {
+        if (next == KafkaStreams.State.RUNNING) {
+          System.out.println("RUNNING");
+          System.out.flush();
+        }
+      });
       long t0 = System.nanoTime();
       streams.start();
       long deadline = t0 + a.timeoutS * 1_000_000_000L;
