@@ -195,7 +195,11 @@ export class KafkaConsumer implements LogConsumer {
         autoCommit: false,
         eachBatchAutoResolve: true,
         partitionsConsumedConcurrently: 1,
-        eachBatch: async (payload) => this.onBatch(payload),
+        // a batch a replaced (crashed) kafkajs consumer still hands over must not move a position
+        // the runtime has since rewound: its fetch offset may lie past the rewind point
+        eachBatch: async (payload) => {
+          if (this.kc === kc) await this.onBatch(payload);
+        },
       }).catch((e: unknown) => {
         if (this.kc === kc) this.crashed = e;
         this.signal.notify();
