@@ -195,10 +195,10 @@ export class KafkaConsumer implements LogConsumer {
         autoCommit: false,
         eachBatchAutoResolve: true,
         partitionsConsumedConcurrently: 1,
-        // a batch a replaced (crashed) kafkajs consumer still hands over must not move a position
+        // a batch a crashed or replaced kafkajs consumer still hands over must not move a position
         // the runtime has since rewound: its fetch offset may lie past the rewind point
         eachBatch: async (payload) => {
-          if (this.kc === kc) await this.onBatch(payload);
+          if (this.kc === kc && this.crashed === null && !this.restartAfterCrash) await this.onBatch(payload);
         },
       }).catch((e: unknown) => {
         if (this.kc === kc) this.crashed = e;
