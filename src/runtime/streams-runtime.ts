@@ -39,9 +39,9 @@ export interface StreamsRuntimeOptions {
 }
 
 /** How long a fenced task's partitions wait before this instance takes the task back (if still assigned). */
+const FENCED_TASK_RETRY_MS = 3000;
 /** The poll wait while a task waits for records of one of its partitions. */
 const TASK_IDLE_POLL_MS = 20;
-const FENCED_TASK_RETRY_MS = 3000;
 
 export type RuntimeState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 

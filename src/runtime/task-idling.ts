@@ -23,8 +23,8 @@ export class TaskIdling {
   private readonly ends = new Map<string, number>();
   private readonly lookedUpAt = new Map<string, number>();
   private readonly lookingUp = new Set<string>();
-  /** Since when each waiting task has waited. */
-  private readonly waitingSince = new Map<string, number>();
+  /** Since when each waiting task has waited (by task object: a task made anew starts afresh). */
+  private readonly waitingSince = new WeakMap<StreamTask, number>();
 
   constructor(
     private readonly options: { log: Log; consumer: () => LogConsumer; maxTaskIdleMs: number; clock: () => number; logger: Logger },
@@ -36,11 +36,11 @@ export class TaskIdling {
     if (maxTaskIdleMs < 0 || task.partitions.length < 2) return true;
     const empty = task.partitions.filter((tp) => task.bufferedFor(tp.topic, tp.partition) === 0);
     if (empty.length === 0 || empty.length === task.partitions.length) {
-      this.waitingSince.delete(task.id);
+      this.waitingSince.delete(task);
       return true;
     }
     const now = clock();
-    const since = this.waitingSince.get(task.id) ?? now;
+    const since = this.waitingSince.get(task) ?? now;
     const waited = now - since;
     const behind = empty.filter((tp) => this.recordsPending(tp, now) !== false);
     let wait: boolean;
@@ -50,16 +50,11 @@ export class TaskIdling {
       if (behind.length > 0) {
         this.options.logger.warn(`task ${task.id}: processing without ${behind.map((tp) => `${tp.topic}-${tp.partition}`).join(', ')}: records known to be in the log did not arrive within ${Math.round(waited / 1000)} s`);
       }
-      this.waitingSince.delete(task.id);
+      this.waitingSince.delete(task);
       return true;
     }
-    this.waitingSince.set(task.id, since);
+    this.waitingSince.set(task, since);
     return false;
-  }
-
-  /** Forgets a task (revoked, closed, rewound). */
-  forget(taskId: string): void {
-    this.waitingSince.delete(taskId);
   }
 
   /**
