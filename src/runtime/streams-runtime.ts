@@ -11,6 +11,7 @@ import { GlobalStateManager } from './global-state.js';
 import { ProjectionHost } from '../eventsourcing/projection-host.js';
 import { createLogger, type Logger } from './logger.js';
 import type { StreamTask } from './stream-task.js';
+import { processId } from './process-id.js';
 import { TaskManager } from './task-manager.js';
 import { taskId, type TaskId } from './task-id.js';
 import { ensureTopics } from './topic-setup.js';
@@ -176,8 +177,11 @@ export class StreamsRuntime {
         stateDir,
         globalStores: this.global?.views,
       });
-      // Per-task commits use one producer per task (producerFor); the shared mode one for all.
-      if (this.commitMode === 'shared') this.producer = log.producer({ transactionalId: config.processingGuarantee === 'exactly-once' ? this.app.applicationId : undefined });
+      // Per-task commits use one producer per task (producerFor); the shared mode one for all, named per process.
+      if (this.commitMode === 'shared') {
+        const exactlyOnce = config.processingGuarantee === 'exactly-once';
+        this.producer = log.producer({ transactionalId: exactlyOnce ? `${this.app.applicationId}-${processId(stateDir, this.app.applicationId)}` : undefined });
+      }
       this.consumer = log.consumer({
         groupId: this.app.applicationId,
         maxPollRecords: config.maxPollRecords,
