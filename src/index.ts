@@ -83,6 +83,7 @@ export {
   SerdeError,
   ProcessingError,
   FencedError,
+  StaleMemberError,
   ApplicationRunningError,
   TopicError,
   IllegalStateError,

@@ -39,6 +39,14 @@ export class FencedError extends TributaryError {
   }
 }
 
+/**
+ * The consumer-group member whose offsets a transaction carried is no longer current: the group
+ * rebalanced (a member joined or left) while the transaction was open, and the broker refused it
+ * (KIP-447). Nothing of the transaction was written; the member rejoins and redoes its tasks from
+ * their last commit. Not a takeover of the whole process, unlike a fenced producer.
+ */
+export class StaleMemberError extends FencedError {}
+
 /** A second process tried to run an application id that is already running on the embedded log. */
 export class ApplicationRunningError extends TributaryError {}
 

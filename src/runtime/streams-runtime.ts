@@ -1,5 +1,5 @@
 import type { App } from '../dsl/app.js';
-import { FencedError, IllegalStateError, TopologyError, TributaryError } from '../errors/index.js';
+import { FencedError, IllegalStateError, StaleMemberError, TopologyError, TributaryError } from '../errors/index.js';
 import type { ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore } from '../state/store-types.js';
 import { compositeKeyValueStore, compositeSessionStore, compositeWindowStore } from './queryable-stores.js';
 import { readdirSync } from 'node:fs';
@@ -573,9 +573,11 @@ export class StreamsRuntime {
     } catch (err) {
       this.transactionAborts++;
       await txn.abort().catch(() => undefined);
-      // at-least-once on a shared log: a member commit refused after a rebalance only means the
-      // records since the last commit are processed again (by whoever owns them now)
-      if (err instanceof FencedError && this.app.config.processingGuarantee === 'at-least-once' && this.options.log.capabilities.exclusiveGroupMember === false) {
+      // On a shared log, a commit refused because the group rebalanced while it was open (KIP-447)
+      // wrote nothing: the member rejoins and redoes its tasks from the last commit, as Kafka
+      // Streams does on TaskMigratedException. At least once, any fenced commit means the same.
+      const sharedLog = this.options.log.capabilities.exclusiveGroupMember === false;
+      if (sharedLog && (err instanceof StaleMemberError || (err instanceof FencedError && this.app.config.processingGuarantee === 'at-least-once'))) {
         this.requestRewind(err);
         return undefined;
       }

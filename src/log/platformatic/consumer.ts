@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Consumer, type ConsumerGroupJoinPayload, FetchIsolationLevels, type GroupAssignment } from '@platformatic/kafka';
-import { ClosedError, FencedError, IllegalStateError, TopicError, TributaryError } from '../../errors/index.js';
+import { ClosedError, FencedError, IllegalStateError, StaleMemberError, TopicError, TributaryError } from '../../errors/index.js';
 import { PartitionState } from '../kafka/partition-state.js';
 import { Signal } from '../kafka/signal.js';
 import type { ConsumedRecord, ConsumerOptions, GroupMetadata, Headers, LogConsumer, OffsetCommit, PartitionGrouping, RebalanceListener, TopicPartition } from '../types.js';
@@ -549,7 +549,7 @@ export class PlatformaticConsumer implements LogConsumer {
     this.assertOpen();
     const client = this.client;
     if (client === null || this.mode !== 'subscribed' || meta.memberId !== client.memberId || meta.generationId !== client.generationId || this.rebalancing) {
-      throw new FencedError(
+      throw new StaleMemberError(
         `cannot commit offsets of group '${meta.groupId}' as member '${meta.memberId}' of generation ${meta.generationId}: ` +
           `the group has moved on (current generation ${client?.generationId ?? -1})`,
       );
@@ -558,7 +558,7 @@ export class PlatformaticConsumer implements LogConsumer {
       await client.commit({ offsets: offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset), leaderEpoch: -1 })) });
     } catch (e) {
       if (isStaleMember(e) || hasApiError(e, 'REBALANCE_IN_PROGRESS')) {
-        throw new FencedError(`cannot commit offsets of group '${meta.groupId}': this member is no longer current`, { cause: e });
+        throw new StaleMemberError(`cannot commit offsets of group '${meta.groupId}': this member is no longer current`, { cause: e });
       }
       throw translateError(e, `commit offsets of group '${meta.groupId}'`);
     }

@@ -3,7 +3,7 @@
  * ProtocolError with an `apiId` such as 'PRODUCER_FENCED', often inside a MultipleErrors /
  * ResponseError (`errors`) or a `cause`; every protocol error says whether it `canRetry`.
  */
-import { FencedError, TopicError, TributaryError } from '../../errors/index.js';
+import { FencedError, StaleMemberError, TopicError, TributaryError } from '../../errors/index.js';
 
 interface ErrorLike {
   name?: string;
@@ -77,7 +77,7 @@ export function translateError(error: unknown, what: string, transactionalId?: s
     );
   }
   if (isStaleMember(error)) {
-    return new FencedError(`cannot ${what}: the consumer-group member is no longer current (${describe(error)})`, { cause: error });
+    return new StaleMemberError(`cannot ${what}: the consumer-group member is no longer current (${describe(error)})`, { cause: error });
   }
   if (hasApiError(error, 'UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_ID', 'INVALID_TOPIC_EXCEPTION', 'INVALID_PARTITIONS', 'INVALID_REPLICATION_FACTOR', 'TOPIC_ALREADY_EXISTS')) {
     return new TopicError(`cannot ${what}: ${describe(error)}`, { cause: error });

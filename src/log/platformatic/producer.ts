@@ -1,5 +1,5 @@
 import { type Consumer, type Message, ProduceAcks, Producer } from '@platformatic/kafka';
-import { ClosedError, FencedError, IllegalStateError, TopicError, TributaryError } from '../../errors/index.js';
+import { ClosedError, FencedError, IllegalStateError, StaleMemberError, TopicError, TributaryError } from '../../errors/index.js';
 import { checkRecord } from '../kafka/record-codec.js';
 import type { GroupMetadata, LogProducer, LogTransaction, OffsetCommit, OutgoingRecord, ProducerOptions, TransactionResult } from '../types.js';
 import { topicPartitionKey } from '../types.js';
@@ -302,7 +302,7 @@ export class PlatformaticProducer implements LogProducer {
         }
         if (isStaleMember(e)) {
           for (const g of groups) this.ctx.groupCoordinator(g.group.groupId, true).catch(() => undefined);
-          throw new FencedError(
+          throw new StaleMemberError(
             `${what}: the consumer-group member whose offsets it carries is no longer current ` +
               `(${groups.map((g) => `group '${g.group.groupId}' generation ${g.group.generationId} member '${g.group.memberId}'`).join(', ')}); ` +
               `nothing of the transaction was written`,
