@@ -19,6 +19,7 @@ export const logOptions = {
   'state-dir': { type: 'string' },
   brokers: { type: 'string' },
   'kafka-client-id': { type: 'string' },
+  'kafka-client': { type: 'string' },
   'sasl-mechanism': { type: 'string' },
   'sasl-username': { type: 'string' },
   ssl: { type: 'boolean' },
@@ -34,6 +35,8 @@ export const commonHelp = `  --log-level <level>  debug | info | warn | error | 
 export const stateDirHelp = `  --state-dir <dir>    where the embedded log lives, as <dir>/log.db, and local state (default ./.tributary)
   --brokers <list>     use Apache Kafka instead: host:port[,host:port...] (or TRIBUTARY_BROKERS)
   --kafka-client-id <id>        client id brokers see (default tributary)
+  --kafka-client <name>         kafkajs (default) | platformatic (@platformatic/kafka: KIP-447
+                                fencing, one transaction per process); or TRIBUTARY_KAFKA_CLIENT
   --sasl-mechanism <m>          plain | scram-sha-256 | scram-sha-512, with --sasl-username;
                                 the password comes from TRIBUTARY_SASL_PASSWORD, never a flag
   --ssl                         TLS to the brokers (also implied by --ssl-ca/--ssl-cert)

@@ -8,6 +8,7 @@ export interface LogFlags {
   'state-dir'?: string | undefined;
   brokers?: string | undefined;
   'kafka-client-id'?: string | undefined;
+  'kafka-client'?: string | undefined;
   'sasl-mechanism'?: string | undefined;
   'sasl-username'?: string | undefined;
   ssl?: boolean | undefined;
@@ -39,7 +40,7 @@ export function brokersFrom(flags: LogFlags): string | undefined {
 export async function openLog(flags: LogFlags, options: OpenLogOptions): Promise<Log> {
   const brokers = brokersFrom(flags);
   if (brokers !== undefined) return openKafka(brokers, flags);
-  const kafkaOnly = (['kafka-client-id', 'sasl-mechanism', 'sasl-username', 'ssl', 'ssl-ca', 'ssl-cert', 'ssl-key', 'session-timeout-ms'] as const).filter((f) => flags[f] !== undefined);
+  const kafkaOnly = (['kafka-client-id', 'kafka-client', 'sasl-mechanism', 'sasl-username', 'ssl', 'ssl-ca', 'ssl-cert', 'ssl-key', 'session-timeout-ms'] as const).filter((f) => flags[f] !== undefined);
   if (kafkaOnly.length > 0) throw new ArgumentError(`--${kafkaOnly[0]} applies to Kafka only: give --brokers too (or TRIBUTARY_BROKERS)`);
   const dir = resolve(options.cwd, flags['state-dir'] ?? defaultStateDir);
   const path = join(dir, 'log.db');
@@ -91,10 +92,31 @@ export function kafkaOptionsFrom(brokers: string, flags: LogFlags): KafkaLogOpti
   return options;
 }
 
+/** The Kafka clients Tributary runs on: kafkajs (the default) and @platformatic/kafka. */
+export const kafkaClients = ['kafkajs', 'platformatic'] as const;
+
+/** --kafka-client, else TRIBUTARY_KAFKA_CLIENT, else kafkajs. */
+export function kafkaClientFrom(flags: LogFlags): (typeof kafkaClients)[number] {
+  const fromFlag = flags['kafka-client'] !== undefined;
+  const given = (flags['kafka-client'] ?? process.env.TRIBUTARY_KAFKA_CLIENT ?? '').trim();
+  if (given === '') return 'kafkajs';
+  if (!(kafkaClients as readonly string[]).includes(given)) {
+    throw new ArgumentError(`${fromFlag ? '--kafka-client' : 'TRIBUTARY_KAFKA_CLIENT'} must be one of ${kafkaClients.join(', ')}, got '${given}'`);
+  }
+  return given as (typeof kafkaClients)[number];
+}
+
 async function openKafka(brokers: string, flags: LogFlags): Promise<Log> {
+  const client = kafkaClientFrom(flags);
   const options = kafkaOptionsFrom(brokers, flags);
-  const { openKafkaLog } = await import('../log/kafka/index.js');
   try {
+    if (client === 'platformatic') {
+      const { openPlatformaticLog } = await import('../log/platformatic/index.js');
+      const { clientId, ssl, sasl, consumer } = options;
+      const credentials = sasl as { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
+      return openPlatformaticLog({ brokers, clientId, ssl, consumer, ...(credentials ? { sasl: credentials } : {}) });
+    }
+    const { openKafkaLog } = await import('../log/kafka/index.js');
     return openKafkaLog(options);
   } catch (e) {
     // a malformed broker list: say which flag it came from

@@ -14,6 +14,9 @@ describe('Kafka flags', () => {
     ['SASL without a username', ['topics', '--brokers', '127.0.0.1:1', '--sasl-mechanism', 'plain'], {}, /--sasl-mechanism needs --sasl-username/],
     ['SASL without the password variable', ['topics', '--brokers', '127.0.0.1:1', '--sasl-mechanism', 'plain', '--sasl-username', 'u'], {}, /TRIBUTARY_SASL_PASSWORD/],
     ['a CA file that cannot be read', ['topics', '--brokers', '127.0.0.1:1', '--ssl-ca', '/nonexistent/ca.pem'], {}, /--ssl-ca: cannot read '\/nonexistent\/ca.pem'/],
+    ['an unknown Kafka client', ['topics', '--brokers', '127.0.0.1:1', '--kafka-client', 'librdkafka'], {}, /--kafka-client must be one of kafkajs, platformatic, got 'librdkafka'/],
+    ['an unknown Kafka client in the environment', ['topics', '--brokers', '127.0.0.1:1'], { TRIBUTARY_KAFKA_CLIENT: 'rdkafka' }, /TRIBUTARY_KAFKA_CLIENT must be one of kafkajs, platformatic, got 'rdkafka'/],
+    ['--kafka-client without --brokers', ['produce', 'x', '--kafka-client', 'platformatic'], {}, /--kafka-client applies to Kafka only: give --brokers too/],
     ['a session timeout below 1000', ['run', topology, '--brokers', '127.0.0.1:1', '--session-timeout-ms', '10', '--no-typecheck'], {}, /--session-timeout-ms must be an integer >= 1000, got '10'/],
   ];
   for (const [name, args, env, message] of cases) {

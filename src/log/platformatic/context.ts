@@ -10,6 +10,9 @@ export interface PlatformaticResource {
   close(): Promise<void>;
 }
 
+/** The client's names for the SASL mechanisms Tributary's flags offer. */
+const SASL_MECHANISMS = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
+
 /** Retries with short, growing waits (the client's default is a flat second). */
 function retryDelay(_client: unknown, _operation: string, attempt: number): number {
   return Math.min(20 * 2 ** attempt, 1000);
@@ -44,6 +47,7 @@ export class PlatformaticContext {
 
   /** Options every client of this log gets. */
   baseOptions(role: string): BaseOptions {
+    const { ssl, sasl } = this.options;
     return {
       clientId: `${this.clientId}-${role}`,
       bootstrapBrokers: this.brokers,
@@ -52,6 +56,8 @@ export class PlatformaticContext {
       retries: 8,
       retryDelay,
       autocreateTopics: false,
+      ...(ssl === undefined || ssl === false ? {} : { tls: ssl === true ? {} : ssl }),
+      ...(sasl === undefined ? {} : { sasl: { mechanism: SASL_MECHANISMS[sasl.mechanism], username: sasl.username, password: sasl.password } }),
     };
   }
 
