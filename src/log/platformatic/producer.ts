@@ -313,9 +313,17 @@ export class PlatformaticProducer implements LogProducer {
           for (const g of groups) coordinators.set(g.group.groupId, await this.ctx.groupCoordinator(g.group.groupId, true));
           continue;
         }
-        if (hasApiError(e, 'CONCURRENT_TRANSACTIONS', 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID') && attempt < MAX_ATTEMPTS) {
+        // A broker that restarted can have lost this producer's sequence numbers: retrying with the
+        // same client fails the same way, a new one (InitProducerId: new epoch) starts them over.
+        const lostSequence = hasApiError(e, 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID');
+        if ((lostSequence || hasApiError(e, 'CONCURRENT_TRANSACTIONS')) && attempt < MAX_ATTEMPTS) {
+          if (lostSequence) await this.replaceClient();
           await sleep(20 * 2 ** attempt);
           continue;
+        }
+        if (lostSequence) {
+          // nothing of it is visible (aborted above): the runtime redoes the work from its last commit
+          throw new TributaryError(`${translateError(e, what, id).message} (${MAX_ATTEMPTS} attempts, each with a new producer id)`, { cause: e, retriable: true });
         }
         throw translateError(e, what, id);
       }
