@@ -4,7 +4,7 @@
  *
  *   node --conditions=development --import tsx bench/suite.ts [--records 300000] [--partitions 8]
  *     [--commit-interval 100] [--eos-intervals 100,1000,30000] [--workloads w1,w2,w3,w4]
- *     [--engines raw,kafka-streams,tributary-kafka,tributary-embedded] [--cpu-prof] [--no-write]
+ *     [--engines raw,kafka-streams,tributary-kafka,tributary-platformatic,tributary-embedded] [--cpu-prof] [--no-write]
  *     [--record-cache N]   (Tributary's recordCacheSize; Kafka Streams runs with its default cache)
  *
  * Broker: KAFKA_BROKERS, else the local one of `scripts/kafka.sh up` (started if needed, left
@@ -17,7 +17,8 @@
  *    then runs each variant (exactly-once at each of --eos-intervals, default just --commit-interval;
  *    W1 and W2 also at-least-once at --commit-interval) on each engine, each run a child process
  *    with one processing thread: Kafka Streams (KafkaStreamsBench.java, -Xmx1g, one stream thread),
- *    Tributary on Kafka and Tributary on the embedded log (bench/suite-tributary.ts). A run ends when
+ *    Tributary on Kafka through each of its two clients (kafkajs, the default, and
+ *    @platformatic/kafka) and Tributary on the embedded log (bench/suite-tributary.ts). A run ends when
  *    its group's committed offsets cover all of its input; records/s is over the time from the first
  *    record taken to then (also shown from start(), start-up included); peak RSS is the child's VmHWM;
  * 4. prints a table and, unless --no-write, replaces its section of bench/RESULTS.md (between the
@@ -43,7 +44,7 @@ const { values } = parseArgs({
     'record-cache': { type: 'string', default: '0' },
     'eos-intervals': { type: 'string' },
     workloads: { type: 'string', default: 'w1,w2,w3,w4' },
-    engines: { type: 'string', default: 'raw,kafka-streams,tributary-kafka,tributary-embedded' },
+    engines: { type: 'string', default: 'raw,kafka-streams,tributary-kafka,tributary-platformatic,tributary-embedded' },
     'java-opts': { type: 'string', default: '-Xmx1g' },
     'cpu-prof': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
@@ -61,9 +62,14 @@ const node = process.execPath;
 const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
 const say = (s: string) => process.stderr.write(`suite: ${s}\n`);
 
-type Engine = 'kafka-streams' | 'tributary-kafka' | 'tributary-embedded';
-const ENGINE_NAMES: Record<Engine, string> = { 'kafka-streams': 'Kafka Streams', 'tributary-kafka': 'Tributary on Kafka', 'tributary-embedded': 'Tributary embedded' };
-const runEngines = (['kafka-streams', 'tributary-kafka', 'tributary-embedded'] as Engine[]).filter((e) => engines.includes(e));
+type Engine = 'kafka-streams' | 'tributary-kafka' | 'tributary-platformatic' | 'tributary-embedded';
+const ENGINE_NAMES: Record<Engine, string> = {
+  'kafka-streams': 'Kafka Streams',
+  'tributary-kafka': 'Tributary on Kafka',
+  'tributary-platformatic': 'Tributary on Kafka (@platformatic/kafka)',
+  'tributary-embedded': 'Tributary embedded',
+};
+const runEngines = (['kafka-streams', 'tributary-kafka', 'tributary-platformatic', 'tributary-embedded'] as Engine[]).filter((e) => engines.includes(e));
 
 interface RunResult {
   engine: Engine;
@@ -105,8 +111,9 @@ const { address, version: kafkaVersion } = broker();
 const javaVersion = /version "([^"]+)"/.exec(run('java', ['-version']).stderr)?.[1] ?? '?';
 const ksVersion = /<kafka\.version>([^<]+)</.exec(readFileSync(join(ksDir, 'pom.xml'), 'utf8'))?.[1] ?? '?';
 const kafkajsVersion = JSON.parse(readFileSync(join(root, 'node_modules/kafkajs/package.json'), 'utf8')).version as string;
+const platformaticVersion = JSON.parse(readFileSync(join(root, 'node_modules/@platformatic/kafka/package.json'), 'utf8')).version as string;
 const cpuModel = cpus()[0]?.model ?? '?';
-const machine = `${cpus().length} × ${cpuModel}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux; Node.js ${process.version}, Java ${javaVersion}, Kafka broker ${kafkaVersion} (KRaft, one node, same machine), Kafka Streams ${ksVersion}, kafkajs ${kafkajsVersion}`;
+const machine = `${cpus().length} × ${cpuModel}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux; Node.js ${process.version}, Java ${javaVersion}, Kafka broker ${kafkaVersion} (KRaft, one node, same machine), Kafka Streams ${ksVersion}, kafkajs ${kafkajsVersion}, @platformatic/kafka ${platformaticVersion}`;
 const loadBefore = loadavg()[0]!;
 const started = new Date();
 say(machine);
@@ -178,7 +185,7 @@ function runOnce(engine: Engine, workload: Workload, guarantee: Guarantee, inter
   } else {
     child = run(node, [
       ...extraNodeArgs, '--conditions=development', '--import', 'tsx', join(root, 'bench/suite-tributary.ts'),
-      '--log', engine === 'tributary-kafka' ? 'kafka' : 'embedded', '--brokers', address, '--db', dbPath,
+      '--log', engine.slice('tributary-'.length), '--brokers', address, '--db', dbPath,
       '--workload', workload, '--input', input, '--table', table, '--output', `${name}-out`,
       '--app-id', name, '--state-dir', stateDir, '--guarantee', guarantee, '--commit-interval', String(interval),
       '--record-cache', values['record-cache']!,
@@ -310,6 +317,21 @@ for (const v of variants) {
   );
   chartRows.push({ label: `${v.workload.toUpperCase()} ${v.guarantee === 'exactly-once' ? 'EOS' : 'ALOS'} ${v.commitIntervalMs} ms`, values: [tkKs, teKs, tkRaw] });
 }
+// the two Kafka backends side by side (issue 7: choose the default client by evidence)
+const clientLines: string[] = [];
+if (runEngines.includes('tributary-platformatic')) {
+  clientLines.push('| workload | guarantee, commit | kafkajs rec/s | @platformatic/kafka rec/s | platformatic / kafkajs | platformatic / Kafka Streams | rec/s with start-up (kafkajs / platformatic) | peak RSS MiB (kafkajs / platformatic) |');
+  clientLines.push('| --- | --- | ---: | ---: | ---: | ---: | --- | --- |');
+  for (const v of variants) {
+    const tk = find('tributary-kafka', v.workload, v.guarantee, v.commitIntervalMs);
+    const tp = find('tributary-platformatic', v.workload, v.guarantee, v.commitIntervalMs);
+    const ks = find('kafka-streams', v.workload, v.guarantee, v.commitIntervalMs);
+    const pair = [tk, tp];
+    clientLines.push(
+      `| ${WORKLOADS[v.workload].title} | ${v.guarantee}, ${v.commitIntervalMs} ms | ${cell(tk)} | ${cell(tp)} | **${fx(ratio(tp?.recordsPerSec, tk?.recordsPerSec))}** | ${fx(ratio(tp?.recordsPerSec, ks?.recordsPerSec))} | ${triple(pair.map((r) => (r && r.error === null ? fmt(r.recordsPerSecWithStartup) : undefined)))} | ${triple(pair.map((r) => (r ? String(Math.round(r.peakRssKiB / 1024)) : undefined)))} |`,
+    );
+  }
+}
 const failures = results.filter((r) => r.error !== null);
 
 const targets: string[] = [];
@@ -323,19 +345,20 @@ if (workloads.includes('w1')) {
 if (workloads.includes('w2')) judge(`W2 exactly-once ${w1eos} ms, Tributary on Kafka / Kafka Streams`, ratio(find('tributary-kafka', 'w2', 'exactly-once', w1eos)?.recordsPerSec, find('kafka-streams', 'w2', 'exactly-once', w1eos)?.recordsPerSec), 1);
 
 const avgBytes = Math.round((Object.values(produced)[0]?.kafka.bytes ?? 0) / total);
-const command = `node --conditions=development --import tsx bench/suite.ts --records ${total} --partitions ${partitions} --commit-interval ${commitInterval}${values['eos-intervals'] ? ` --eos-intervals ${values['eos-intervals']}` : ''}${values.workloads !== 'w1,w2,w3,w4' ? ` --workloads ${values.workloads}` : ''}${values.engines !== 'raw,kafka-streams,tributary-kafka,tributary-embedded' ? ` --engines ${values.engines}` : ''}${values['cpu-prof'] ? ' --cpu-prof' : ''}${values['record-cache'] !== '0' ? ` --record-cache ${values['record-cache']}` : ''}`;
+const command = `node --conditions=development --import tsx bench/suite.ts --records ${total} --partitions ${partitions} --commit-interval ${commitInterval}${values['eos-intervals'] ? ` --eos-intervals ${values['eos-intervals']}` : ''}${values.workloads !== 'w1,w2,w3,w4' ? ` --workloads ${values.workloads}` : ''}${values.engines !== 'raw,kafka-streams,tributary-kafka,tributary-platformatic,tributary-embedded' ? ` --engines ${values.engines}` : ''}${values['cpu-prof'] ? ' --cpu-prof' : ''}${values['record-cache'] !== '0' ? ` --record-cache ${values['record-cache']}` : ''}`;
 const section: string[] = [
   '<!-- suite:begin (written by bench/suite.ts; the next run replaces everything up to suite:end) -->',
   '## Side by side with Kafka Streams and the raw kafkajs ceiling (issue 7)',
   '',
   `\`${command}\` — measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, load average ${loadBefore.toFixed(1)} before and ${loadAfter.toFixed(1)} after (2 shared cores).`,
   '',
-  `Machine: ${machine}. Kafka Streams: ${values['java-opts']}, one stream thread, default caching; Tributary: one Node.js process (one thread), recordCacheSize ${values['record-cache']}. Every run is a fresh process and a fresh consumer group on an input topic produced once per workload (${fmt(total)} records of ~${avgBytes} bytes), ${partitions} partitions, 10k keys; each run ends when its group's committed offsets cover the whole input (polled every 20 ms). The compared figure, records/s, is input records over the time from the first record taken to that commit; "with start-up" is over the time from \`start()\` (group join, producers, stores; 0.3-3.3 s in these runs, any engine). MB/s: the input's key + value bytes (MiB) over the compared time. Outputs: records handed to the sink (Kafka Streams: a \`peek\` before \`to\`; Tributary: \`stats().recordsOut\`). Engines ran in the order Kafka Streams, Tributary on Kafka, Tributary embedded for each variant.`,
+  `Machine: ${machine}. Kafka Streams: ${values['java-opts']}, one stream thread, default caching; Tributary: one Node.js process (one thread), recordCacheSize ${values['record-cache']}. Every run is a fresh process and a fresh consumer group on an input topic produced once per workload (${fmt(total)} records of ~${avgBytes} bytes), ${partitions} partitions, 10k keys; each run ends when its group's committed offsets cover the whole input (polled every 20 ms). The compared figure, records/s, is input records over the time from the first record taken to that commit; "with start-up" is over the time from \`start()\` (group join, producers, stores; 0.3-3.3 s in these runs, any engine). MB/s: the input's key + value bytes (MiB) over the compared time. Outputs: records handed to the sink (Kafka Streams: a \`peek\` before \`to\`; Tributary: \`stats().recordsOut\`). Engines ran in the order Kafka Streams, Tributary on Kafka (kafkajs), Tributary on Kafka (@platformatic/kafka), Tributary embedded for each variant.`,
   '',
   `Raw kafkajs ceiling (bench/kafka-raw.ts, same N and partitions, its own 100-byte records): at least once **${fmt(ceiling['at-least-once'])}** records/s, exactly once **${fmt(ceiling['exactly-once'])}** records/s.`,
   '',
   ...lines,
   '',
+  ...(clientLines.length ? ['The two Kafka backends, same runs (Tributary on kafkajs above; on @platformatic/kafka here, `openPlatformaticLog`):', '', ...clientLines, ''] : []),
   `Exactly-once commit intervals that ran: ${eosIntervals.join(', ')} ms; at-least-once (W1, W2): ${commitInterval} ms.${failures.length ? ` Failed runs: ${failures.map((f) => `${f.engine} ${f.workload} ${f.guarantee} ${f.commitIntervalMs} ms (${f.error?.split('\n')[0]})`).join('; ')}.` : ''}`,
   '',
   'Targets:',

@@ -43,6 +43,7 @@ import org.apache.kafka.streams.kstream.KTable;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.processor.StateRestoreListener;
 
 /**
  * The Kafka Streams side of Tributary's side-by-side benchmark (bench/suite.ts runs it; issue 7).
@@ -173,6 +174,8 @@ public final class KafkaStreamsBench {
     long timeoutS = 900;
     /** When > 0: the input is produced while the app runs (bench/latency.ts); done once this many are committed. */
     long expectRecords = 0;
+    /** The group has committed part of the input before (bench/restore.ts restarts it after kill -9): check its offsets without waiting for every input record to be read here. */
+    boolean resume = false;
   }
 
   static Args parse(String[] argv) {
@@ -182,8 +185,12 @@ public final class KafkaStreamsBench {
       if (k.equals("--help") || k.equals("-h")) {
         System.out.println("usage: KafkaStreamsBench --workload w1|w2|w3|w4 --input TOPIC [--table TOPIC (w4)] --output TOPIC --app-id ID --state-dir DIR"
             + " [--bootstrap 127.0.0.1:19092] [--guarantee exactly_once_v2|at_least_once] [--commit-interval 100]"
-            + " [--window-ms 60000] [--grace-ms 5000] [--timeout-s 900] [--expect-records N]");
+            + " [--window-ms 60000] [--grace-ms 5000] [--timeout-s 900] [--expect-records N] [--resume]");
         System.exit(0);
+      }
+      if (k.equals("--resume")) {
+        a.resume = true;
+        continue;
       }
       if (i + 1 >= argv.length) throw new IllegalArgumentException("missing value for " + k);
       String v = argv[++i];
@@ -319,10 +326,35 @@ public final class KafkaStreamsBench {
         return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
       });
 
+      long[] runningAt = {-1};
       streams.setStateListener((next, prev) -> {
         if (next == KafkaStreams.State.RUNNING) {
+          if (runningAt[0] < 0) runningAt[0] = System.nanoTime();
           System.out.println("RUNNING");
           System.out.flush();
+        }
+      });
+      // restore figures (bench/restore.ts): records replayed from changelogs, first start to last end
+      LongAdder restored = new LongAdder();
+      long[] restoreSpan = {-1, -1};
+      streams.setGlobalStateRestoreListener(new StateRestoreListener() {
+        @Override
+        public void onRestoreStart(TopicPartition tp, String store, long start, long end) {
+          synchronized (restoreSpan) {
+            if (restoreSpan[0] < 0) restoreSpan[0] = System.nanoTime();
+          }
+        }
+
+        @Override
+        public void onBatchRestored(TopicPartition tp, String store, long batchEnd, long n) {
+          restored.add(n);
+        }
+
+        @Override
+        public void onRestoreEnd(TopicPartition tp, String store, long total) {
+          synchronized (restoreSpan) {
+            restoreSpan[1] = System.nanoTime();
+          }
         }
       });
       long t0 = System.nanoTime();
@@ -335,7 +367,7 @@ public final class KafkaStreamsBench {
         Thread.sleep(20);
         long seen = inputRecords.sum();
         if (firstAt < 0 && seen > 0) firstAt = System.nanoTime();
-        if (seen < records) continue;
+        if (seen < records && !a.resume) continue;
         Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(a.appId).partitionsToOffsetAndMetadata().get();
         committed = 0;
         for (Map.Entry<TopicPartition, OffsetAndMetadata> e : offsets.entrySet()) {
@@ -361,8 +393,9 @@ public final class KafkaStreamsBench {
       System.out.printf(Locale.ROOT, "Streams Performance [records/latency/rec-sec/MB-sec %s, %s, commit %d ms]: %d/%d/%.1f/%.3f%n",
           simpleBenchmarkName(a.workload), a.guarantee, a.commitIntervalMs, records, ms, recPerSec, mbPerSec);
       System.out.printf(Locale.ROOT,
-          "RESULT {\"engine\":\"kafka-streams\",\"workload\":\"%s\",\"guarantee\":\"%s\",\"commitIntervalMs\":%d,\"records\":%d,\"inputRecords\":%d,\"inputBytes\":%d,\"outputs\":%d,\"ms\":%d,\"msFromFirst\":%d,\"recordsPerSec\":%.1f,\"mbPerSec\":%.3f,\"peakRssKiB\":%d,\"error\":%s}%n",
-          a.workload, a.guarantee, a.commitIntervalMs, records, inputRecords.sum(), inputBytes.sum(), outputs.sum(), ms, msFromFirst, recPerSec, mbPerSec, rss, error == null ? "null" : jsonString(error));
+          "RESULT {\"engine\":\"kafka-streams\",\"workload\":\"%s\",\"guarantee\":\"%s\",\"commitIntervalMs\":%d,\"records\":%d,\"inputRecords\":%d,\"inputBytes\":%d,\"outputs\":%d,\"ms\":%d,\"msFromFirst\":%d,\"recordsPerSec\":%.1f,\"mbPerSec\":%.3f,\"peakRssKiB\":%d,\"restored\":%d,\"restoreMs\":%d,\"msToRunning\":%d,\"error\":%s}%n",
+          a.workload, a.guarantee, a.commitIntervalMs, records, inputRecords.sum(), inputBytes.sum(), outputs.sum(), ms, msFromFirst, recPerSec, mbPerSec, rss, restored.sum(),
+          restoreSpan[0] < 0 || restoreSpan[1] < 0 ? 0 : Math.round((restoreSpan[1] - restoreSpan[0]) / 1e6), runningAt[0] < 0 ? -1 : Math.round((runningAt[0] - t0) / 1e6), error == null ? "null" : jsonString(error));
       System.out.flush();
       System.exit(error == null ? 0 : 1);
     }
