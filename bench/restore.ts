@@ -205,4 +205,6 @@ for (const scenario of values.scenarios!.split(',')) {
 console.log(`load average ${loadavg()[0]!.toFixed(1)} at the end`);
 await kafkaAdmin.disconnect();
 await log.admin.deleteTopics([input]).catch(() => undefined);
-await log.close();
+// one run of five hung here after printing its table (in log.close(), not investigated): exit anyway
+await Promise.race([log.close(), sleep(15_000).then(() => console.error('log.close() did not finish in 15 s'))]);
+process.exit(0);
