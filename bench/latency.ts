@@ -4,7 +4,7 @@
  *
  *   node --conditions=development --import tsx bench/latency.ts [--rate 10000] [--seconds 20]
  *     [--workloads w1,w2] [--guarantee exactly-once] [--commit-interval 100]
- *     [--engines kafka-streams,tributary-kafka] [--record-cache 0]
+ *     [--engines kafka-streams,tributary-kafka,tributary-platformatic] [--record-cache 0]
  *
  * Per workload and engine: fresh input and output topics (8 partitions); the engine starts as a
  * child (bench/kafka-streams KafkaStreamsBench, or bench/suite-tributary.ts) told to expect
@@ -18,13 +18,13 @@
  * default cache, which forwards at commit: its latency then includes the wait for the commit, as
  * Tributary's does under exactly-once anyway).
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openKafkaLog } from '../src/log/kafka/index.js';
 import type { ConsumedRecord } from '../src/log/types.js';
+import { percentile, requireKafkaStreamsJar, startEngine } from './engine-child.js';
 import { readings, type Workload } from './workloads.js';
 
 const { values } = parseArgs({
@@ -45,19 +45,12 @@ const total = rate * seconds;
 const partitions = Number(values.partitions);
 const guarantee = values.guarantee!;
 const interval = Number(values['commit-interval']);
-const root = new URL('..', import.meta.url).pathname;
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:19092';
-const jar = join(root, 'bench/kafka-streams/target/kafka-streams-bench.jar');
-if (values.engines!.includes('kafka-streams') && !existsSync(jar)) throw new Error(`${jar} is missing: run bench/suite.ts once (it builds it with Maven)`);
+requireKafkaStreamsJar(values.engines!.split(','));
 
 const log = openKafkaLog({ brokers, clientId: 'bench-latency', logLevel: 'error' });
 const runId = Date.now().toString(36);
 const rows: string[] = [];
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 async function runEngine(engine: string, workload: Workload): Promise<{ p50: number; p99: number; max: number; outputs: number; error?: string }> {
   const name = `bench-latency-${runId}-${workload}-${engine}`;
@@ -65,25 +58,16 @@ async function runEngine(engine: string, workload: Workload): Promise<{ p50: num
   const output = `${name}-out`;
   await log.admin.createTopics([{ name: input, partitions }, { name: output, partitions }]);
   const stateDir = mkdtempSync(join(tmpdir(), 'tributary-latency-'));
-  const args =
-    engine === 'kafka-streams'
-      ? ['-Xmx1g', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', `${jar}:${join(root, 'bench/kafka-streams/target/lib/*')}`, 'tributary.bench.KafkaStreamsBench',
-          '--bootstrap', brokers, '--workload', workload, '--input', input, '--output', output, '--app-id', name, '--state-dir', stateDir,
-          '--guarantee', guarantee === 'exactly-once' ? 'exactly_once_v2' : 'at_least_once', '--commit-interval', String(interval), '--expect-records', String(total)]
-      : ['--conditions=development', '--import', 'tsx', join(root, 'bench/suite-tributary.ts'), '--log', 'kafka', '--brokers', brokers,
-          '--workload', workload, '--input', input, '--output', output, '--app-id', name, '--state-dir', stateDir, '--guarantee', guarantee,
-          '--commit-interval', String(interval), '--record-cache', values['record-cache']!, '--expect-records', String(total)];
-  const child = spawn(engine === 'kafka-streams' ? 'java' : process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const run = startEngine({
+    engine, brokers, workload, input, output, appId: name, stateDir, guarantee: guarantee as 'exactly-once' | 'at-least-once',
+    commitIntervalMs: interval, recordCache: values['record-cache']!, expectRecords: total,
+  });
+  const { child, out, exited } = run;
   try {
-    const until = Date.now() + 120_000;
-    while (!stdout.includes('RUNNING')) {
-      if (Date.now() > until || child.exitCode !== null) return { p50: NaN, p99: NaN, max: NaN, outputs: 0, error: `never RUNNING: ${stderr.slice(-500)}` };
-      await new Promise((r) => setTimeout(r, 20));
+    try {
+      await run.running();
+    } catch (e) {
+      return { p50: NaN, p99: NaN, max: NaN, outputs: 0, error: (e as Error).message };
     }
     // the output's reader first, from the start, at read_committed
     const consumer = log.consumer({ maxPollRecords: 10_000, isolationLevel: 'read_committed' });
@@ -119,7 +103,7 @@ async function runEngine(engine: string, workload: Workload): Promise<{ p50: num
     await reader;
     await consumer.close();
     const measured = latencies.slice(Math.floor(latencies.length / 10)).sort((a, b) => a - b);
-    const error = code === 'timeout' ? 'the engine did not finish' : code !== 0 ? `exit ${code}: ${stderr.slice(-300)}` : lag > 1000 ? `the producer fell ${lag} ms behind the rate` : undefined;
+    const error = code === 'timeout' ? 'the engine did not finish' : code !== 0 ? `exit ${code}: ${out.stderr.slice(-300)}` : lag > 1000 ? `the producer fell ${lag} ms behind the rate` : undefined;
     return { p50: percentile(measured, 50), p99: percentile(measured, 99), max: measured.at(-1) ?? NaN, outputs: latencies.length, error };
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');

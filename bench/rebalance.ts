@@ -18,13 +18,13 @@
  * (tasks that stay keep running); Tributary's clients rebalance eagerly (the classic protocol:
  * every task is revoked, then reassigned, sticky to where its state is).
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openKafkaLog } from '../src/log/kafka/index.js';
 import type { ConsumedRecord } from '../src/log/types.js';
+import { percentile, requireKafkaStreamsJar, startEngine } from './engine-child.js';
 import { readings, type Workload } from './workloads.js';
 
 const { values } = parseArgs({
@@ -45,44 +45,12 @@ const total = rate * seconds;
 const partitions = Number(values.partitions);
 const workload = values.workload as Workload;
 const interval = Number(values['commit-interval']);
-const root = new URL('..', import.meta.url).pathname;
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:19092';
-const jar = join(root, 'bench/kafka-streams/target/kafka-streams-bench.jar');
-if (values.engines!.includes('kafka-streams') && !existsSync(jar)) throw new Error(`${jar} is missing: run bench/suite.ts once (it builds it with Maven)`);
+requireKafkaStreamsJar(values.engines!.split(','));
 
 const log = openKafkaLog({ brokers, clientId: 'bench-rebalance', logLevel: 'error' });
 const runId = Date.now().toString(36);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-/** One instance of the application as a child process; both wait for the group's commits to cover the input (--resume). */
-function instance(engine: string, name: string, input: string, output: string, stateDir: string) {
-  const args =
-    engine === 'kafka-streams'
-      ? ['-Xmx1g', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', `${jar}:${join(root, 'bench/kafka-streams/target/lib/*')}`, 'tributary.bench.KafkaStreamsBench',
-          '--bootstrap', brokers, '--workload', workload, '--input', input, '--output', output, '--app-id', name, '--state-dir', stateDir,
-          '--guarantee', 'exactly_once_v2', '--commit-interval', String(interval), '--expect-records', String(total), '--resume']
-      : ['--conditions=development', '--import', 'tsx', join(root, 'bench/suite-tributary.ts'), '--log', engine.slice('tributary-'.length), '--brokers', brokers,
-          '--workload', workload, '--input', input, '--output', output, '--app-id', name, '--state-dir', stateDir, '--guarantee', 'exactly-once',
-          '--commit-interval', String(interval), '--expect-records', String(total), '--resume'];
-  const child = spawn(engine === 'kafka-streams' ? 'java' : process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const running = async () => {
-    const until = Date.now() + 120_000;
-    while (!out.stdout.includes('RUNNING')) {
-      if (Date.now() > until || child.exitCode !== null) throw new Error(`${engine} never RUNNING: ${out.stderr.slice(-500)}`);
-      await sleep(20);
-    }
-  };
-  return { child, out, exited, running };
-}
 
 interface Figures {
   baseP99: number;
@@ -100,7 +68,10 @@ async function runEngine(engine: string): Promise<Figures> {
   const output = `${name}-out`;
   await log.admin.createTopics([{ name: input, partitions }, { name: output, partitions }]);
   const dirs = [mkdtempSync(join(tmpdir(), 'tributary-rebalance-')), mkdtempSync(join(tmpdir(), 'tributary-rebalance-'))];
-  const a = instance(engine, name, input, output, dirs[0]!);
+  // both finish on the group's committed offsets (--resume): neither takes every record itself
+  const instance = (stateDir: string) =>
+    startEngine({ engine, brokers, workload, input, output, appId: name, stateDir, guarantee: 'exactly-once', commitIntervalMs: interval, expectRecords: total, resume: true });
+  const a = instance(dirs[0]!);
   let b: ReturnType<typeof instance> | undefined;
   try {
     await a.running();
@@ -128,7 +99,7 @@ async function runEngine(engine: string): Promise<Figures> {
       if (wait > 0) await sleep(wait);
       if (b === undefined && Date.now() - started >= joinAtMs) {
         joinedAt = Date.now();
-        b = instance(engine, name, input, output, dirs[1]!);
+        b = instance(dirs[1]!);
         void b.running().then(() => (joinMs = Date.now() - joinedAt), () => undefined);
       }
       const ts = Date.now();

@@ -23,14 +23,14 @@
  * must equal its number of readings. --record-cache sets Tributary's recordCacheSize (default 0, off;
  * Kafka Streams always runs with its default cache, which also thins its changelog).
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { openKafkaLog } from '../src/log/kafka/index.js';
 import type { ConsumedRecord } from '../src/log/types.js';
+import { requireKafkaStreamsJar, startEngine } from './engine-child.js';
 import { KEYS, produceInput, readings } from './workloads.js';
 
 const { values } = parseArgs({
@@ -48,10 +48,8 @@ const total = Number(values.records);
 const partitions = Number(values.partitions);
 const killAt = Number(values['kill-at']);
 const interval = Number(values['commit-interval']);
-const root = new URL('..', import.meta.url).pathname;
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:19092';
-const jar = join(root, 'bench/kafka-streams/target/kafka-streams-bench.jar');
-if (values.engines!.includes('kafka-streams') && !existsSync(jar)) throw new Error(`${jar} is missing: run bench/suite.ts once (it builds it with Maven), or mvn -q package in bench/kafka-streams`);
+requireKafkaStreamsJar(values.engines!.split(','));
 
 const log = openKafkaLog({ brokers, clientId: 'bench-restore', logLevel: 'error' });
 const kafkaAdmin = new Kafka({ brokers: [brokers], clientId: 'bench-restore-groups', logLevel: logLevel.NOTHING }).admin();
@@ -67,25 +65,8 @@ function expectedCounts(): Map<string, number> {
   return counts;
 }
 
-function engineArgs(engine: string, appId: string, output: string, stateDir: string, resume: boolean): [string, string[]] {
-  if (engine === 'kafka-streams') {
-    return ['java', ['-Xmx1g', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', `${jar}:${join(root, 'bench/kafka-streams/target/lib/*')}`, 'tributary.bench.KafkaStreamsBench',
-      '--bootstrap', brokers, '--workload', 'w2', '--input', input, '--output', output, '--app-id', appId, '--state-dir', stateDir,
-      '--guarantee', 'exactly_once_v2', '--commit-interval', String(interval), ...(resume ? ['--resume'] : [])]];
-  }
-  return [process.execPath, ['--conditions=development', '--import', 'tsx', join(root, 'bench/suite-tributary.ts'), '--log', engine.slice('tributary-'.length), '--brokers', brokers,
-    '--workload', 'w2', '--input', input, '--output', output, '--app-id', appId, '--state-dir', stateDir, '--guarantee', 'exactly-once',
-    '--commit-interval', String(interval), '--record-cache', values['record-cache']!, ...(resume ? ['--resume'] : [])]];
-}
-
 function start(engine: string, appId: string, output: string, stateDir: string, resume: boolean) {
-  const [cmd, args] = engineArgs(engine, appId, output, stateDir, resume);
-  const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, out, exited };
+  return startEngine({ engine, brokers, workload: 'w2', input, output, appId, stateDir, guarantee: 'exactly-once', commitIntervalMs: interval, recordCache: values['record-cache']!, resume });
 }
 
 async function committed(appId: string): Promise<number> {
@@ -169,9 +150,8 @@ async function runOne(engine: string, scenario: string, expected: Map<string, nu
     if (scenario === 'lost') rmSync(stateDir, { recursive: true, force: true });
     const second = start(engine, appId, output, stateDir, true);
     const code = await Promise.race([second.exited, sleep(900_000).then(() => 'timeout' as const)]);
-    const line = second.out.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-    if (code === 'timeout' || line === undefined) throw new Error(`${engine} restart: ${code === 'timeout' ? 'did not finish' : `exit ${code}`}: ${second.out.stderr.slice(-800)}`);
-    const r = JSON.parse(line.slice('RESULT '.length)) as Record<string, unknown>;
+    const r = code === 'timeout' ? undefined : second.result();
+    if (r === undefined) throw new Error(`${engine} restart: ${code === 'timeout' ? 'did not finish' : `exit ${code}`}: ${second.out.stderr.slice(-800)}`);
     if (r.error) row.error = String(r.error);
     row.restored = Number(r.restored);
     row.restoreMs = Number(r.restoreMs);

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Log } from '../log/types.js';
 import type { KafkaLogOptions } from '../log/kafka/options.js';
+import type { PlatformaticSaslOptions } from '../log/platformatic/options.js';
 import { ArgumentError, CommandError } from './errors.js';
 
 export interface LogFlags {
@@ -113,8 +114,8 @@ async function openKafka(brokers: string, flags: LogFlags): Promise<Log> {
     if (client === 'platformatic') {
       const { openPlatformaticLog } = await import('../log/platformatic/index.js');
       const { clientId, ssl, sasl, consumer } = options;
-      const credentials = sasl as { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
-      return openPlatformaticLog({ brokers, clientId, ssl, consumer, ...(credentials ? { sasl: credentials } : {}) });
+      // kafkaOptionsFrom() builds sasl from the --sasl-* flags: plain or scram, username, password
+      return openPlatformaticLog({ brokers, clientId, ssl, consumer, ...(sasl ? { sasl: sasl as PlatformaticSaslOptions } : {}) });
     }
     const { openKafkaLog } = await import('../log/kafka/index.js');
     return openKafkaLog(options);
