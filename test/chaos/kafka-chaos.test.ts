@@ -11,7 +11,7 @@
  * Both run per Kafka client in TRIBUTARY_CHAOS_CLIENTS (default kafkajs, the default client; add
  * platformatic to run them with --kafka-client platformatic, where processes fence by the member's
  * generation, KIP-447, instead of a transactional id per task). The platformatic run is not in the
- * default set: it stalled in one of its three runs so far (bench/RESULTS.md, "The two Kafka backends").
+ * default set: it lost outputs in one of its three runs so far (bench/RESULTS.md, "The two Kafka backends").
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
