@@ -700,6 +700,14 @@ export class StreamsRuntime {
     }
     const committed = await this.consumer.committed(partitions);
     for (const c of committed) this.consumer.seek(c, c.offset);
+    // A partition with no commit yet starts from its beginning (auto.offset.reset 'earliest'), and
+    // must be sought there too: after a rewind or a fenced task's retake the consumer's position
+    // lies past records whose output was just dropped, and reading on from it would lose them.
+    const uncommitted = partitions.filter((tp) => !committed.some((c) => c.topic === tp.topic && c.partition === tp.partition));
+    for (const topic of new Set(uncommitted.map((tp) => tp.topic))) {
+      const low = new Map((await this.options.log.admin.offsets(topic)).map((o) => [o.partition, o.low]));
+      for (const tp of uncommitted) if (tp.topic === topic) this.consumer.seek(tp, low.get(tp.partition) ?? 0);
+    }
     const created = await this.tasks.assign(partitions, this.committedLookup(committed));
     if (created.length > 0) this.logger.info(`assigned ${created.length} task(s): ${created.map((t) => t.id).join(', ')}`);
   }

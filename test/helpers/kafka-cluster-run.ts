@@ -4,6 +4,7 @@
  * and verifies running counts per key go 1, 2, 3, ... with no gap and no repeat.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Log, OutgoingRecord } from '../../src/log/types.js';
 import { spawnCli, type RunningCli } from './cli.js';
@@ -62,6 +63,12 @@ export class ProcessGroup {
     this.running.set(id, child);
     void child.exited.then((r) => {
       this.exited.push({ id, code: r.code, signal: r.signal, stderr: r.stderr });
+      // for a failure that needs more than tails(): every process's whole stderr, one file per run of it
+      const keep = process.env.TRIBUTARY_CHAOS_LOG_DIR;
+      if (keep !== undefined && keep !== '') {
+        mkdirSync(keep, { recursive: true });
+        writeFileSync(join(keep, `${prefix}-p${id}-${Date.now()}.log`), r.stderr);
+      }
       const ownExit = this.running.get(id) === child;
       if (ownExit) this.running.delete(id);
       // a process that ended by itself is the first thing to see when a chaos test fails

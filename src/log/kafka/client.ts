@@ -35,7 +35,8 @@ function isRecoveredNoise(entry: LogEntry): boolean {
   );
 }
 
-function defaultSink(entry: KafkaLogEntry): void {
+/** Where log lines go when KafkaLogOptions.logger is not given: one line each on stderr. */
+export function defaultSink(entry: KafkaLogEntry): void {
   const extra = Object.keys(entry.fields).length > 0 ? ` ${JSON.stringify(entry.fields)}` : '';
   process.stderr.write(`[kafkajs ${entry.level}] ${entry.namespace ? `${entry.namespace}: ` : ''}${entry.message}${extra}\n`);
 }

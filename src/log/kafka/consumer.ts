@@ -305,8 +305,18 @@ export class KafkaConsumer implements LogConsumer {
     const st = this.owned.get(key);
     if (st === undefined || !st.initialized || st.revoking || isStale()) return;
     const fetchedOffset = Number((batch as unknown as { fetchedOffset: string }).fetchedOffset);
-    // fetched before a seek moved the position on: kafkajs will fetch from the seek
-    if (fetchedOffset < st.fetchPosition) return;
+    // Only a batch fetched from exactly where this consumer reads may be buffered. One fetched
+    // before a seek (the runtime rewound to its last commit) can reach here after kafkajs applied
+    // the seek, and kafkajs then resolves its own position to that batch's end: buffering it, or
+    // the batches after it, would skip the records between the two offsets, and a commit would
+    // pass over them (lost output). Drop it and point kafkajs back at this consumer's position.
+    if (fetchedOffset !== st.fetchPosition) {
+      if (fetchedOffset > st.fetchPosition) {
+        this.ctx.warn('Consumer', `a batch of ${batch.topic}-${batch.partition} fetched from offset ${fetchedOffset} arrived while this consumer reads from ${st.fetchPosition}; dropped, fetching again from ${st.fetchPosition}`);
+      }
+      this.seekKafka(st);
+      return;
+    }
     const { topic, partition } = batch;
     for (const m of batch.messages) st.push(fromKafkaMessage(topic, partition, m));
     st.fetchPosition = Number(batch.lastOffset()) + 1;

@@ -1,7 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { ClosedError, IllegalStateError } from '../../errors/index.js';
 import type { GroupMetadata, OffsetCommit } from '../types.js';
-import { createKafkaClient } from './client.js';
+import { createKafkaClient, defaultSink } from './client.js';
 import { translateError } from './errors.js';
 import { type KafkaLogOptions, positiveInt, type ResolvedConsumerTuning, resolveConsumerTuning } from './options.js';
 import { TopicMetadataCache } from './topic-metadata.js';
@@ -83,6 +83,15 @@ export class KafkaContext {
       })();
     }
     return this.replicationFactor;
+  }
+
+  /**
+   * A warning of this backend itself (not of kafkajs): something it recovered from that an
+   * operator may want to know of. Shown unless the log's logLevel is 'nothing'.
+   */
+  warn(namespace: string, message: string, fields: Record<string, unknown> = {}): void {
+    if (this.options.logLevel === 'nothing') return;
+    (this.options.logger ?? defaultSink)({ level: 'warn', namespace, message, fields });
   }
 
   /** Set by the log: commits offsets for a group outside any transaction (non-transactional producers). */
