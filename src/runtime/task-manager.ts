@@ -1,6 +1,6 @@
 import type { ConsumedRecord, Log, OffsetCommit, OutgoingRecord, TopicPartition } from '../log/types.js';
 import { TaskStores } from '../state/task-stores.js';
-import { restoreTaskState } from './state-restorer.js';
+import { restoreTasksState } from './state-restorer.js';
 import type { Topology } from '../topology/topology.js';
 import type { ResolvedAppConfig } from './config.js';
 import type { Logger } from './logger.js';
@@ -67,17 +67,47 @@ export class TaskManager {
       entry.partitions.push(tp);
       byTask.set(id, entry);
     }
-    const created: StreamTask[] = [];
     for (const id of byTask.keys()) this.restoring.set(id, { restored: 0, remaining: 0 });
+    const opened = new Map<TaskId, TaskStores>();
     try {
-      for (const [id, { subtopology, partition, partitions: tps }] of byTask) {
-        created.push(await this.createTask(id, subtopology, partition, tps, committedOffset));
-        this.restoring.delete(id);
+      // open every new task's stores, then restore them all together (one restore consumer)
+      for (const [id, { subtopology, partition }] of byTask) {
+        const options = this.storeOptions(id, subtopology, partition);
+        if (options !== undefined) opened.set(id, await TaskStores.open(options));
       }
+      const onProgress = (id: string, restored: number, remaining: number) => {
+        const progress = this.restoring.get(id as TaskId);
+        if (progress === undefined) return;
+        progress.restored = restored;
+        progress.remaining = remaining;
+      };
+      let toRestore = [...opened].map(([id, stores]) => ({ taskId: id as string, stores }));
+      while (toRestore.length > 0) {
+        const results = await restoreTasksState(this.options.log, toRestore, { committedOffset, onProgress }, this.options.logger);
+        const wiped: typeof toRestore = [];
+        for (const [id, result] of results) {
+          this.restoredRecords += result.records;
+          this.restoring.get(id as TaskId)!.restored = 0;
+          if (!result.wiped) continue;
+          // local state ahead of its changelog: thrown away, restored again from the beginning
+          const { subtopology, partition } = byTask.get(id as TaskId)!;
+          const stores = await opened.get(id as TaskId)!.wipe(this.storeOptions(id as TaskId, subtopology, partition)!);
+          opened.set(id as TaskId, stores);
+          wiped.push({ taskId: id, stores });
+        }
+        toRestore = wiped;
+      }
+      const created: StreamTask[] = [];
+      for (const [id, { subtopology, partitions: tps }] of byTask) {
+        created.push(this.createTask(id, subtopology, tps, opened.get(id)));
+        opened.delete(id);
+      }
+      return created;
     } finally {
       for (const id of byTask.keys()) this.restoring.delete(id);
+      // stores of tasks that were not created (a failed restore) are closed, not leaked
+      for (const stores of opened.values()) await stores.close().catch(() => undefined);
     }
-    return created;
   }
 
   /** Ids and lifecycle states of the tasks being created (restoring) and of the active ones. */
@@ -107,33 +137,17 @@ export class TaskManager {
     return { restored, remaining };
   }
 
-  private async createTask(
-    id: TaskId,
-    subtopology: number,
-    partition: number,
-    tps: TopicPartition[],
-    committedOffset: (topic: string, partition: number) => number | undefined,
-  ): Promise<StreamTask> {
+  /** How a task's stores open, or undefined when its sub-topology has none. */
+  private storeOptions(id: TaskId, subtopology: number, partition: number) {
+    const { topology, config } = this.options;
+    const defs = topology.storesOf(topology.subtopologies[subtopology]!);
+    if (defs.length === 0) return undefined;
+    return { applicationId: topology.applicationId, taskId: id, partition, stores: defs, defaultBackend: config.stateBackend, stateDir: this.options.stateDir };
+  }
+
+  private createTask(id: TaskId, subtopology: number, tps: TopicPartition[], stores: TaskStores | undefined): StreamTask {
     const { topology, config } = this.options;
     const s = topology.subtopologies[subtopology]!;
-    const defs = topology.storesOf(s);
-    let stores: TaskStores | undefined;
-    if (defs.length > 0) {
-      const openOptions = { applicationId: topology.applicationId, taskId: id, partition, stores: defs, defaultBackend: config.stateBackend, stateDir: this.options.stateDir };
-      const progress = this.restoring.get(id)!;
-      const onProgress = (restored: number, remaining: number) => {
-        progress.restored = restored;
-        progress.remaining = remaining;
-      };
-      stores = await TaskStores.open(openOptions);
-      let result = await restoreTaskState(this.options.log, stores, id, { committedOffset, onProgress }, this.options.logger);
-      if (result.wiped) {
-        stores = await stores.wipe(openOptions);
-        result = await restoreTaskState(this.options.log, stores, id, { committedOffset, onProgress }, this.options.logger);
-      }
-      progress.restored = 0;
-      this.restoredRecords += result.records;
-    }
     const task = new StreamTask({
       id,
       applicationId: topology.applicationId,
