@@ -477,9 +477,11 @@ export class StreamsRuntime {
     if (tasks.length === 0) return false;
     const txn = this.producer!.beginTransaction();
     if (records.length > 0) txn.send(records);
-    if (offsets.length > 0) txn.sendOffsets(this.consumer.groupMetadata(), offsets);
+    const group = this.consumer.groupMetadata();
+    if (offsets.length > 0) txn.sendOffsets(group, offsets);
     const result = await this.commitOrRecover(txn);
     if (result === undefined) return false;
+    this.logger.debug(`committed ${records.length} record(s)`, { generation: group.generationId, offsets: offsets.map((o) => `${o.topic}-${o.partition}:${o.offset}`).join(',') });
     for (const t of tasks) await t.postCommit(result);
     return true;
   }
@@ -501,11 +503,11 @@ export class StreamsRuntime {
           txn = this.producerFor(task.id).beginTransaction();
           if (records.length > 0) txn.send(records);
           if (offsets.length > 0) txn.sendOffsets(group, offsets);
-          return { task, result: await txn.commit(), error: undefined };
+          return { task, offsets, result: await txn.commit(), error: undefined };
         } catch (error) {
           if (txn !== undefined) this.transactionAborts++;
           await txn?.abort().catch(() => undefined);
-          return { task, result: undefined, error };
+          return { task, offsets, result: undefined, error };
         }
       }),
     );
@@ -528,6 +530,10 @@ export class StreamsRuntime {
       throw err;
     }
     for (const { task, result } of results) if (result !== undefined) await task.postCommit(result);
+    if (results.some((r) => r.result !== undefined)) {
+      const offsets = results.filter((r) => r.result !== undefined).flatMap((r) => r.offsets.map((o) => `${o.topic}-${o.partition}:${o.offset}`));
+      this.logger.debug(`committed ${results.length - fenced.length} task(s)`, { offsets: offsets.join(',') });
+    }
     return fenced.length < results.length;
   }
 
@@ -704,10 +710,16 @@ export class StreamsRuntime {
     // must be sought there too: after a rewind or a fenced task's retake the consumer's position
     // lies past records whose output was just dropped, and reading on from it would lose them.
     const uncommitted = partitions.filter((tp) => !committed.some((c) => c.topic === tp.topic && c.partition === tp.partition));
+    const fromStart: string[] = [];
     for (const topic of new Set(uncommitted.map((tp) => tp.topic))) {
       const low = new Map((await this.options.log.admin.offsets(topic)).map((o) => [o.partition, o.low]));
-      for (const tp of uncommitted) if (tp.topic === topic) this.consumer.seek(tp, low.get(tp.partition) ?? 0);
+      for (const tp of uncommitted) {
+        if (tp.topic !== topic) continue;
+        this.consumer.seek(tp, low.get(tp.partition) ?? 0);
+        fromStart.push(`${tp.topic}-${tp.partition}:${low.get(tp.partition) ?? 0}`);
+      }
     }
+    this.logger.debug(`hand-over of ${partitions.length} partition(s)`, { committed: committed.map((c) => `${c.topic}-${c.partition}:${c.offset}`).join(','), fromStart: fromStart.join(',') });
     const created = await this.tasks.assign(partitions, this.committedLookup(committed));
     if (created.length > 0) this.logger.info(`assigned ${created.length} task(s): ${created.map((t) => t.id).join(', ')}`);
   }

@@ -57,7 +57,7 @@ export class ProcessGroup {
   start(id = this.next++): number {
     const { brokers, prefix, dir } = this.options;
     const child = spawnCli(
-      ['run', chaosFixture, '--brokers', brokers, '--state-dir', join(dir, `p${id}`), '--no-typecheck', '--session-timeout-ms', '6000', '--log-level', 'info', ...(this.options.extraArgs ?? [])],
+      ['run', chaosFixture, '--brokers', brokers, '--state-dir', join(dir, `p${id}`), '--no-typecheck', '--session-timeout-ms', '6000', '--log-level', process.env.TRIBUTARY_CHAOS_LOG_LEVEL || 'info', ...(this.options.extraArgs ?? [])],
       { env: { CHAOS_PREFIX: prefix }, timeoutMs: 600_000 },
     );
     this.running.set(id, child);

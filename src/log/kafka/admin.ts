@@ -148,11 +148,14 @@ export class KafkaAdmin implements LogAdmin {
         // 'low.pop(...)'") when a ListOffsets answer lacks the topic, as happens on a busy broker
         // while leadership settles: a transient condition, retried, then reported as retriable
         const transient = e instanceof TypeError && /low\.pop|high\.pop/.test(e.message);
-        if (transient && attempt < 5) {
+        const error = translateError(e, `read the offsets of topic '${topic}'`);
+        // so is a leader that moved (NOT_LEADER_FOR_PARTITION right after a broker restart):
+        // kafkajs does not refresh its metadata for ListOffsets by itself, so refresh, then retry
+        if ((transient || error.retriable) && attempt < 5) {
+          if (!transient) await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
           await new Promise((r) => setTimeout(r, 100 * attempt));
           continue;
         }
-        const error = translateError(e, `read the offsets of topic '${topic}'`);
         throw transient ? new TributaryError(error.message, { cause: e, retriable: true }) : error;
       }
     }
