@@ -197,6 +197,14 @@ export interface GroupMetadata {
 export interface RebalanceListener {
   onAssigned(partitions: TopicPartition[]): Promise<void> | void;
   onRevoked(partitions: TopicPartition[]): Promise<void> | void;
+  /**
+   * Optional. This member dropped out of the group (its session expired: a long pause, an
+   * overloaded host) and joined again as a new member: every partition it had may have been
+   * owned and committed by another member meanwhile, so work not yet committed must be thrown
+   * away, not committed (Kafka's onPartitionsLost). Those it is given again come back through
+   * onAssigned, from the committed offsets. Without it, onRevoked is called.
+   */
+  onLost?(partitions: TopicPartition[]): Promise<void> | void;
 }
 
 /**

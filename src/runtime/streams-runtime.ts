@@ -199,6 +199,7 @@ export class StreamsRuntime {
         consumer.subscribe(topics, {
           onAssigned: (tps) => this.onAssigned(tps),
           onRevoked: (tps) => this.onRevoked(tps),
+          onLost: (tps) => this.onLost(tps),
         }),
       );
       // The first poll joins the group, so a second instance fails here, in start(), not later.
@@ -730,6 +731,27 @@ export class StreamsRuntime {
     await this.commit();
     // after the commit, which may itself find a task fenced and mark its partitions
     for (const tp of partitions) this.fencedPartitions.delete(`${tp.topic}\u0000${tp.partition}`);
+    await this.tasks.revoke(partitions);
+    await this.closeIdleProducers();
+  }
+
+  /**
+   * This instance dropped out of the group and joined again as a new member: its tasks may have
+   * run elsewhere meanwhile, so their uncommitted work is dropped, not committed (on a log that
+   * fences by generation the commit would be accepted, and would commit stale work). The tasks
+   * given back come through onAssigned and start again from the committed offsets.
+   */
+  private async onLost(partitions: TopicPartition[]): Promise<void> {
+    if (this.runtimeState === 'failed') return;
+    if (!this.stopRequested) this.assignmentChanged = true;
+    const lost = new Set<StreamTask>();
+    for (const tp of partitions) {
+      const task = this.tasks.taskFor(tp.topic, tp.partition);
+      if (task !== undefined) lost.add(task);
+      this.fencedPartitions.delete(`${tp.topic}\u0000${tp.partition}`);
+    }
+    this.logger.warn(`this instance dropped out of the group and joined again: dropping the uncommitted work of ${lost.size} task(s)`, { tasks: [...lost].map((t) => t.id).join(',') });
+    for (const task of lost) task.discardUncommitted();
     await this.tasks.revoke(partitions);
     await this.closeIdleProducers();
   }

@@ -456,11 +456,16 @@ export class KafkaConsumer implements LogConsumer {
   private async handleGroupChange(): Promise<void> {
     while (this.mode === 'subscribed' && this.latestJoin !== null && this.latestJoin.version !== this.processedJoin) {
       const join = this.latestJoin;
-      const revoked = [...this.owned.values()].filter((st) => !join.keys.has(st.key));
+      // a new member id: this one was dropped from the group and joined again, so nothing it had
+      // is kept (another member may have moved its partitions on meanwhile)
+      const lost = this.everJoined && this.memberId !== '' && join.memberId !== this.memberId;
+      const revoked = [...this.owned.values()].filter((st) => lost || !join.keys.has(st.key));
       if (revoked.length > 0) {
         for (const st of revoked) st.revoking = true;
         try {
-          await this.listener!.onRevoked(revoked.map((st) => st.tp));
+          const tps = revoked.map((st) => st.tp);
+          if (lost && this.listener!.onLost !== undefined) await this.listener!.onLost(tps);
+          else await this.listener!.onRevoked(tps);
         } finally {
           for (const st of revoked) this.owned.delete(st.key);
           this.order = [...this.owned.values()];
