@@ -1,4 +1,4 @@
-import type { Log } from '../log/types.js';
+import type { Log, LogConsumer } from '../log/types.js';
 import { writesOwnChangelog } from '../state/store-definition.js';
 import type { RestoreTarget, TaskStores } from '../state/task-stores.js';
 import type { Logger } from './logger.js';
@@ -17,6 +17,8 @@ export interface TaskToRestore {
 }
 
 const RESTORE_STALL_WARN_MS = 30_000;
+/** Records one poll of the restore consumer may return. */
+export const RESTORE_POLL_RECORDS = 10_000;
 
 /**
  * Brings the stores of newly assigned tasks up to date before they process: replays each
@@ -33,6 +35,8 @@ const RESTORE_STALL_WARN_MS = 30_000;
  */
 export async function restoreTasksState(
   log: Log,
+  /** The restore consumer to use (left assigned to nothing after), else one made and closed here. */
+  given: LogConsumer | undefined,
   tasks: readonly TaskToRestore[],
   limits: {
     committedOffset(topic: string, partition: number): number | undefined;
@@ -71,7 +75,7 @@ export async function restoreTasksState(
   }
   if (todo.length === 0) return results;
   const started = Date.now();
-  const consumer = log.consumer({ maxPollRecords: 10_000 });
+  const consumer = given ?? log.consumer({ maxPollRecords: RESTORE_POLL_RECORDS });
   const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
   try {
     consumer.assign(todo.map((t) => ({ topic: t.topic, partition: t.partition })));
@@ -123,7 +127,8 @@ export async function restoreTasksState(
       await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
-    await consumer.close();
+    if (given === undefined) await consumer.close();
+    else consumer.assign([]);
   }
   const ms = Date.now() - started;
   for (const task of tasks) {

@@ -192,6 +192,8 @@ export class StreamsRuntime {
           localUnits: () => this.localTasks(stateDir),
         },
       });
+      // the restore consumer's own set-up overlaps the group join below
+      this.tasks.warmRestoreConsumer();
       this.idling = new TaskIdling({ log, consumer: () => this.consumer, maxTaskIdleMs: config.maxTaskIdleMs, clock: this.clock, logger: this.logger });
       const topics = this.topology.subtopologies.flatMap((s) => [...s.sourceTopics]);
       const consumer = this.consumer;
@@ -409,6 +411,7 @@ export class StreamsRuntime {
       await this.commit();
       await this.consumer.close();
       await this.tasks.closeAll();
+      await this.tasks.closeRestoreConsumer();
       await this.global?.close();
       await this.closeIdleProducers();
       await this.producer?.close();
@@ -819,6 +822,7 @@ export class StreamsRuntime {
     }
     try {
       await this.tasks?.closeAll();
+      await this.tasks?.closeRestoreConsumer();
       await this.global?.close();
       if (this.tasks !== undefined) await this.closeIdleProducers();
       await this.producer?.close();

@@ -1,6 +1,6 @@
-import type { ConsumedRecord, Log, OffsetCommit, OutgoingRecord, TopicPartition } from '../log/types.js';
+import type { ConsumedRecord, Log, LogConsumer, OffsetCommit, OutgoingRecord, TopicPartition } from '../log/types.js';
 import { TaskStores } from '../state/task-stores.js';
-import { restoreTasksState } from './state-restorer.js';
+import { RESTORE_POLL_RECORDS, restoreTasksState } from './state-restorer.js';
 import type { Topology } from '../topology/topology.js';
 import type { ResolvedAppConfig } from './config.js';
 import type { Logger } from './logger.js';
@@ -37,6 +37,8 @@ interface ClosedTotals {
  */
 export class TaskManager {
   private readonly tasks = new Map<TaskId, StreamTask>();
+  /** The restore consumer, made once (warmRestoreConsumer) and kept across restores. */
+  private restore: Promise<LogConsumer> | undefined;
   private readonly taskByPartition = new Map<string, StreamTask>();
   private readonly closedTotals: ClosedTotals = { restored: 0, processed: 0, taken: new Map(), dropped: new Map(), sent: new Map() };
   /** Tasks being created, whose state is restoring: records replayed so far and changelog offsets to go. */
@@ -83,7 +85,15 @@ export class TaskManager {
       };
       let toRestore = [...opened].map(([id, stores]) => ({ taskId: id as string, stores }));
       while (toRestore.length > 0) {
-        const results = await restoreTasksState(this.options.log, toRestore, { committedOffset, onProgress }, this.options.logger);
+        const consumer = await this.restoreConsumer();
+        let results: Awaited<ReturnType<typeof restoreTasksState>>;
+        try {
+          results = await restoreTasksState(this.options.log, consumer, toRestore, { committedOffset, onProgress }, this.options.logger);
+        } catch (err) {
+          // the next restore starts from a fresh consumer, not from one a failure left in doubt
+          await this.closeRestoreConsumer();
+          throw err;
+        }
         const wiped: typeof toRestore = [];
         for (const [id, result] of results) {
           this.restoredRecords += result.records;
@@ -180,6 +190,41 @@ export class TaskManager {
   /** Closes every task; what they did not commit is dropped. */
   async closeAll(): Promise<void> {
     for (const task of [...this.tasks.values()]) await this.closeTask(task);
+  }
+
+  /**
+   * Starts the restore consumer's set-up now (on Kafka its assign() joins a throwaway group, about
+   * 0.5 s), so that it overlaps the application's own group join instead of following it: the
+   * first tasks restore as soon as they are assigned. Failures only mean the first restore makes
+   * a consumer of its own.
+   */
+  warmRestoreConsumer(): void {
+    const topics = this.options.topology.internalTopics.filter((t) => t.kind === 'changelog').map((t) => t.name);
+    if (topics.length === 0 || this.restore !== undefined) return;
+    const consumer = this.options.log.consumer({ maxPollRecords: RESTORE_POLL_RECORDS });
+    this.restore = (async () => {
+      consumer.assign(topics.map((topic) => ({ topic, partition: 0 })));
+      await consumer.poll(0);
+      consumer.assign([]);
+      return consumer;
+    })().catch(async (err: unknown) => {
+      this.options.logger.debug('the restore consumer could not be prepared ahead; the first restore makes one', { error: err instanceof Error ? err.message : String(err) });
+      await consumer.close().catch(() => undefined);
+      return this.options.log.consumer({ maxPollRecords: RESTORE_POLL_RECORDS });
+    });
+  }
+
+  /** The restore consumer, kept across restores (each restore assigns it what it reads). */
+  private async restoreConsumer(): Promise<LogConsumer> {
+    this.restore ??= Promise.resolve(this.options.log.consumer({ maxPollRecords: RESTORE_POLL_RECORDS }));
+    return this.restore;
+  }
+
+  /** Closes the restore consumer (at the end, or after a failed restore). */
+  async closeRestoreConsumer(): Promise<void> {
+    const restore = this.restore;
+    this.restore = undefined;
+    if (restore !== undefined) await (await restore).close().catch(() => undefined);
   }
 
   /** Routes one poll's records; consecutive records of a partition go in as one slice. */

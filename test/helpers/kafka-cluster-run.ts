@@ -120,12 +120,31 @@ export async function checkCounts(log: Log, prefix: string, total: number, users
   consumer.assign(parts.map((p) => ({ topic, partition: p.partition })));
   for (const p of parts) consumer.seek({ topic, partition: p.partition }, 0);
   const last = new Map<string, number>();
+  const readPerPartition = new Map<number, number>();
   let read = 0;
+  // where this reader stands per partition: stuck short of the end (a transaction never ended holds
+  // the last stable offset back) and at the end with records missing are different failures
+  const readerAt = () =>
+    parts
+      .map((p) => {
+        let position = '?';
+        try {
+          position = String(consumer.position({ topic, partition: p.partition }));
+        } catch {
+          // not known yet
+        }
+        return `${p.partition}: read ${readPerPartition.get(p.partition) ?? 0}, at ${position}`;
+      })
+      .join('; ');
   try {
     while (read < total) {
-      if (Date.now() > until) assert.fail(`read ${read} of ${total} outputs before the deadline; ${(await progress?.()) ?? ''}\n${await groupProgress(log, prefix)}`);
+      if (Date.now() > until) {
+        const ends = (await log.admin.offsets(topic)).map((p) => `${p.partition}:${p.high}`).join(' ');
+        assert.fail(`read ${read} of ${total} outputs before the deadline; ${(await progress?.()) ?? ''}\n${await groupProgress(log, prefix)}\nreader of ${topic} (read_committed) ${readerAt()}; ends now ${ends}`);
+      }
       for (const r of await consumer.poll(200)) {
         read++;
+        readPerPartition.set(r.partition, (readPerPartition.get(r.partition) ?? 0) + 1);
         const key = r.key!.toString();
         const n = r.value!.readInt32BE(0);
         assert.equal(n, (last.get(key) ?? 0) + 1, `count of ${key} went from ${last.get(key) ?? 0} to ${n} (offset ${r.partition}@${r.offset}): ${n <= (last.get(key) ?? 0) ? 'a duplicate' : 'a lost update'}`);

@@ -127,7 +127,10 @@ export class KafkaConsumer implements LogConsumer {
 
   /** Starts (or restarts, when the topics changed) the kafkajs consumer for `topics`. */
   private async ensureKafkaConsumer(topics: string[]): Promise<void> {
-    const same = this.kc !== null && topics.length === this.kcTopics.length && topics.every((t) => this.kcTopics.includes(t));
+    // assign(): a consumer already reading a superset of the topics keeps its throwaway group (the
+    // partitions not assigned stay paused), so a restore consumer reused for fewer topics does not join again
+    const covered = topics.every((t) => this.kcTopics.includes(t));
+    const same = this.kc !== null && covered && (this.mode === 'assigned' || topics.length === this.kcTopics.length);
     if (same) return this.kcStarting ?? undefined;
     await this.stopKafkaConsumer();
     this.kcTopics = [...topics];
