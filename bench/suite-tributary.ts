@@ -37,6 +37,7 @@ const { values: a } = parseArgs({
     guarantee: { type: 'string', default: 'exactly-once' },
     'commit-interval': { type: 'string', default: '100' },
     'record-cache': { type: 'string', default: '0' },
+    'max-uncommitted': { type: 'string' },
     // > 0: the input is produced while the app runs (bench/latency.ts); done once this many are committed
     'expect-records': { type: 'string', default: '0' },
     'timeout-s': { type: 'string', default: '900' },
@@ -91,7 +92,7 @@ try {
   const partitions = ends[0]!.length;
   await log.admin.createTopics([{ name: a.output, partitions }]);
 
-  const topology = tributaryApp(workload, { applicationId: a['app-id'], input: a.input, table: a.table, output: a.output, guarantee, commitIntervalMs, recordCacheSize: Number(a['record-cache']) });
+  const topology = tributaryApp(workload, { applicationId: a['app-id'], input: a.input, table: a.table, output: a.output, guarantee, commitIntervalMs, recordCacheSize: Number(a['record-cache']), ...(a['max-uncommitted'] !== undefined ? { maxUncommittedRecords: Number(a['max-uncommitted']) } : {}) });
   const runtime = new StreamsRuntime(topology, { log, logger, stateDir: a['state-dir'] });
   const failed = runtime.stopped.then(
     () => 'stopped before the end',

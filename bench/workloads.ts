@@ -146,6 +146,8 @@ export interface TributaryWorkloadOptions {
   commitIntervalMs: number;
   /** AppConfig.recordCacheSize (0: every aggregation update forwarded). */
   recordCacheSize?: number;
+  /** AppConfig.maxUncommittedRecords (default: the config's default). */
+  maxUncommittedRecords?: number;
 }
 
 /** The Tributary topology of a workload: the same operators as KafkaStreamsBench.java. */
@@ -178,7 +180,12 @@ export function tributaryApp(workload: Workload, o: TributaryWorkloadOptions): A
         }
       }
     },
-    { processingGuarantee: o.guarantee, commitIntervalMs: o.commitIntervalMs, recordCacheSize: o.recordCacheSize ?? 0 },
+    {
+      processingGuarantee: o.guarantee,
+      commitIntervalMs: o.commitIntervalMs,
+      recordCacheSize: o.recordCacheSize ?? 0,
+      ...(o.maxUncommittedRecords !== undefined ? { maxUncommittedRecords: o.maxUncommittedRecords } : {}),
+    },
   );
 }
 

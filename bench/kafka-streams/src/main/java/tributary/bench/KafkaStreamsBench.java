@@ -25,6 +25,7 @@ import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -317,6 +318,9 @@ public final class KafkaStreamsBench {
       // the table's source topic is its changelog, as in Tributary (b.table)
       props.put(StreamsConfig.TOPOLOGY_OPTIMIZATION_CONFIG, StreamsConfig.OPTIMIZE);
       props.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+      // Kafka Streams refuses a commit interval above its transaction timeout (10 s under
+      // exactly-once): a long interval needs a longer timeout
+      props.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), (int) Math.max(10_000, a.commitIntervalMs * 2));
 
       StreamsBuilder builder = topology(a);
       KafkaStreams streams = new KafkaStreams(builder.build(props), props);
