@@ -1,6 +1,7 @@
 import { TopicError } from '../../errors/index.js';
 import type { KafkaContext } from './context.js';
 import { translateError } from './errors.js';
+import { retryWhileLeaderMoves } from './leader-retry.js';
 import type { PartitionState } from './partition-state.js';
 
 /**
@@ -30,7 +31,8 @@ export async function startPositions(
     }
     const bounds = new Map<string, { low: number; high: number }>();
     for (const topic of topics) {
-      for (const p of await admin.fetchTopicOffsets(topic)) bounds.set(`${topic}\u0000${p.partition}`, { low: Number(p.low), high: Number(p.high) });
+      const offsets = await retryWhileLeaderMoves(admin, [topic], () => admin.fetchTopicOffsets(topic));
+      for (const p of offsets) bounds.set(`${topic}\u0000${p.partition}`, { low: Number(p.low), high: Number(p.high) });
     }
     for (const s of need) {
       const key = `${s.topic}\u0000${s.partition}`;
