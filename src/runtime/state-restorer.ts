@@ -35,8 +35,8 @@ export const RESTORE_POLL_RECORDS = 10_000;
  */
 export async function restoreTasksState(
   log: Log,
-  /** The restore consumer to use (left assigned to nothing after), else one made and closed here. */
-  given: LogConsumer | undefined,
+  /** The restore consumer (the caller's, kept across restores: left assigned to nothing after). */
+  consumer: LogConsumer,
   tasks: readonly TaskToRestore[],
   limits: {
     committedOffset(topic: string, partition: number): number | undefined;
@@ -75,7 +75,6 @@ export async function restoreTasksState(
   }
   if (todo.length === 0) return results;
   const started = Date.now();
-  const consumer = given ?? log.consumer({ maxPollRecords: RESTORE_POLL_RECORDS });
   const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
   try {
     consumer.assign(todo.map((t) => ({ topic: t.topic, partition: t.partition })));
@@ -127,8 +126,7 @@ export async function restoreTasksState(
       await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
-    if (given === undefined) await consumer.close();
-    else consumer.assign([]);
+    consumer.assign([]);
   }
   const ms = Date.now() - started;
   for (const task of tasks) {

@@ -48,3 +48,15 @@ it('an error that is not retriable is thrown at once; a leader that never settle
   );
   assert.equal(calls, 5);
 });
+
+it("kafkajs' TypeError on a ListOffsets answer without the topic counts as a leader not settled", async () => {
+  const { admin, refreshes } = adminCountingRefreshes();
+  let calls = 0;
+  const result = await retryWhileLeaderMoves(admin, ['t'], async () => {
+    if (++calls === 1) throw new TypeError("Cannot destructure property 'partitions' of 'low.pop(...)' as it is undefined.");
+    return 'offsets';
+  });
+  assert.equal(result, 'offsets');
+  assert.equal(calls, 2);
+  assert.deepEqual(refreshes, [['t']]);
+});

@@ -3,7 +3,7 @@ import { TopicError, TributaryError } from '../../errors/index.js';
 import type { GroupDescription, LogAdmin, OffsetCommit, PartitionOffsets, TopicDescription, TopicPartition, TopicSpec } from '../types.js';
 import type { KafkaContext } from './context.js';
 import { fetchStableOffsets } from './stable-offset-fetch.js';
-import { retryWhileLeaderMoves } from './leader-retry.js';
+import { isLeaderNotSettled, retryWhileLeaderMoves } from './leader-retry.js';
 import { translateError } from './errors.js';
 import { commitOffsetsAsNonMember, withCluster } from './group-requests.js';
 
@@ -140,23 +140,12 @@ export class KafkaAdmin implements LogAdmin {
     this.ctx.assertOpen();
     await this.ctx.topics.requireExisting([topic]);
     const admin = await this.ctx.adminClient();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        // a leader that moved (NOT_LEADER_FOR_PARTITION after a broker restart or a topic creation) too
-        const rows = await retryWhileLeaderMoves(admin, [topic], () => admin.fetchTopicOffsets(topic));
-        return rows.map((r) => ({ partition: r.partition, low: Number(r.low), high: Number(r.high) })).sort((a, b) => a.partition - b.partition);
-      } catch (e) {
-        // kafkajs 2.2.4 throws a TypeError ("Cannot destructure property 'partitions' of
-        // 'low.pop(...)'") when a ListOffsets answer lacks the topic, as happens on a busy broker
-        // while leadership settles: a transient condition, retried, then reported as retriable
-        const transient = e instanceof TypeError && /low\.pop|high\.pop/.test(e.message);
-        if (transient && attempt < 5) {
-          await new Promise((r) => setTimeout(r, 100 * attempt));
-          continue;
-        }
-        const error = translateError(e, `read the offsets of topic '${topic}'`);
-        throw transient ? new TributaryError(error.message, { cause: e, retriable: true }) : error;
-      }
+    try {
+      const rows = await retryWhileLeaderMoves(admin, [topic], () => admin.fetchTopicOffsets(topic));
+      return rows.map((r) => ({ partition: r.partition, low: Number(r.low), high: Number(r.high) })).sort((a, b) => a.partition - b.partition);
+    } catch (e) {
+      const error = translateError(e, `read the offsets of topic '${topic}'`);
+      throw isLeaderNotSettled(e) ? new TributaryError(error.message, { cause: e, retriable: true }) : error;
     }
   }
 
