@@ -38,6 +38,8 @@ const { values: a } = parseArgs({
     'commit-interval': { type: 'string', default: '100' },
     'record-cache': { type: 'string', default: '0' },
     'max-uncommitted': { type: 'string' },
+    // wait for each commit before processing on (StreamsRuntimeOptions.pipelineCommits false)
+    'no-pipeline': { type: 'boolean', default: false },
     // > 0: the input is produced while the app runs (bench/latency.ts); done once this many are committed
     'expect-records': { type: 'string', default: '0' },
     'timeout-s': { type: 'string', default: '900' },
@@ -93,7 +95,7 @@ try {
   await log.admin.createTopics([{ name: a.output, partitions }]);
 
   const topology = tributaryApp(workload, { applicationId: a['app-id'], input: a.input, table: a.table, output: a.output, guarantee, commitIntervalMs, recordCacheSize: Number(a['record-cache']), ...(a['max-uncommitted'] !== undefined ? { maxUncommittedRecords: Number(a['max-uncommitted']) } : {}) });
-  const runtime = new StreamsRuntime(topology, { log, logger, stateDir: a['state-dir'] });
+  const runtime = new StreamsRuntime(topology, { log, logger, stateDir: a['state-dir'], pipelineCommits: !a['no-pipeline'] });
   const failed = runtime.stopped.then(
     () => 'stopped before the end',
     (e: unknown) => String(e),

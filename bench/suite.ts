@@ -7,6 +7,7 @@
  *     [--engines raw,kafka-streams,tributary-kafka,tributary-platformatic,tributary-embedded] [--cpu-prof] [--no-write]
  *     [--record-cache N]   (Tributary's recordCacheSize; Kafka Streams runs with its default cache)
  *     [--max-uncommitted N]   (Tributary's maxUncommittedRecords per task: an early commit above it)
+ *     [--no-pipeline]         (Tributary waits for each commit before processing on: pipelineCommits false)
  *
  * Broker: KAFKA_BROKERS, else the local one of `scripts/kafka.sh up` (started if needed, left
  * running); every topic gets the run id in its name and is deleted at the end. Steps:
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     'commit-interval': { type: 'string', default: '100' },
     'record-cache': { type: 'string', default: '0' },
     'max-uncommitted': { type: 'string' },
+    'no-pipeline': { type: 'boolean', default: false },
     'eos-intervals': { type: 'string' },
     workloads: { type: 'string', default: 'w1,w2,w3,w4' },
     engines: { type: 'string', default: 'raw,kafka-streams,tributary-kafka,tributary-platformatic,tributary-embedded' },
@@ -192,6 +194,7 @@ function runOnce(engine: Engine, workload: Workload, guarantee: Guarantee, inter
       '--app-id', name, '--state-dir', stateDir, '--guarantee', guarantee, '--commit-interval', String(interval),
       '--record-cache', values['record-cache']!,
       ...(values['max-uncommitted'] !== undefined ? ['--max-uncommitted', values['max-uncommitted']] : []),
+      ...(values['no-pipeline'] ? ['--no-pipeline'] : []),
     ]);
   }
   rmSync(stateDir, { recursive: true, force: true });
@@ -348,7 +351,7 @@ if (workloads.includes('w1')) {
 if (workloads.includes('w2')) judge(`W2 exactly-once ${w1eos} ms, Tributary on Kafka / Kafka Streams`, ratio(find('tributary-kafka', 'w2', 'exactly-once', w1eos)?.recordsPerSec, find('kafka-streams', 'w2', 'exactly-once', w1eos)?.recordsPerSec), 1);
 
 const avgBytes = Math.round((Object.values(produced)[0]?.kafka.bytes ?? 0) / total);
-const command = `node --conditions=development --import tsx bench/suite.ts --records ${total} --partitions ${partitions} --commit-interval ${commitInterval}${values['eos-intervals'] ? ` --eos-intervals ${values['eos-intervals']}` : ''}${values.workloads !== 'w1,w2,w3,w4' ? ` --workloads ${values.workloads}` : ''}${values.engines !== 'raw,kafka-streams,tributary-kafka,tributary-platformatic,tributary-embedded' ? ` --engines ${values.engines}` : ''}${values['cpu-prof'] ? ' --cpu-prof' : ''}${values['record-cache'] !== '0' ? ` --record-cache ${values['record-cache']}` : ''}${values['max-uncommitted'] !== undefined ? ` --max-uncommitted ${values['max-uncommitted']}` : ''}`;
+const command = `node --conditions=development --import tsx bench/suite.ts --records ${total} --partitions ${partitions} --commit-interval ${commitInterval}${values['eos-intervals'] ? ` --eos-intervals ${values['eos-intervals']}` : ''}${values.workloads !== 'w1,w2,w3,w4' ? ` --workloads ${values.workloads}` : ''}${values.engines !== 'raw,kafka-streams,tributary-kafka,tributary-platformatic,tributary-embedded' ? ` --engines ${values.engines}` : ''}${values['cpu-prof'] ? ' --cpu-prof' : ''}${values['record-cache'] !== '0' ? ` --record-cache ${values['record-cache']}` : ''}${values['max-uncommitted'] !== undefined ? ` --max-uncommitted ${values['max-uncommitted']}` : ''}${values['no-pipeline'] ? ' --no-pipeline' : ''}`;
 const section: string[] = [
   '<!-- suite:begin (written by bench/suite.ts; the next run replaces everything up to suite:end) -->',
   '## Side by side with Kafka Streams and the raw kafkajs ceiling (issue 7)',

@@ -11,6 +11,8 @@ export class PartitionQueue<S> {
   taken = 0;
   /** `taken` at the last commit: work thrown away (a rewind) is not counted twice. */
   private takenAtCommit = 0;
+  /** `taken` when the commit in flight was prepared. */
+  private takenAtSeal = 0;
 
   constructor(
     readonly topic: string,
@@ -35,9 +37,14 @@ export class PartitionQueue<S> {
     return this.records[this.head]!.timestamp;
   }
 
-  /** What was taken is committed. */
+  /** A commit is being prepared of what was taken so far. */
+  seal(): void {
+    this.takenAtSeal = this.taken;
+  }
+
+  /** What was taken up to seal() is committed. */
   markCommitted(): void {
-    this.takenAtCommit = this.taken;
+    this.takenAtCommit = this.takenAtSeal;
   }
 
   /** What was taken since the last commit is thrown away, to be taken again. */

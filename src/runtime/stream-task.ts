@@ -71,7 +71,9 @@ export class StreamTask implements TaskContext {
   private readonly streamPunctuation = new PunctuationQueue();
   private readonly wallClockPunctuation = new PunctuationQueue();
   /** Next offset to commit per input partition, for partitions that moved since the last commit. */
-  private readonly consumed = new Map<PartitionQueue<Source>, number>();
+  private consumed = new Map<PartitionQueue<Source>, number>();
+  /** The same for the commit in flight (prepared, not yet reported committed). */
+  private sealedConsumed = new Map<PartitionQueue<Source>, number>();
   private current: ConsumedRecord | null = null;
   private taskStreamTime = -Infinity;
   private commitRequested = false;
@@ -186,16 +188,25 @@ export class StreamTask implements TaskContext {
     return this.options.stores;
   }
 
-  /** Step one of a commit: output, changelog records and input offsets, to write atomically. */
+  /**
+   * Step one of a commit: output, changelog records and input offsets, to write atomically.
+   * They are sealed: processing may go on (into a fresh batch) while the commit is in flight, and
+   * the next prepareCommit() comes only after postCommit() or discardUncommitted().
+   */
   prepareCommit(): TaskCommit {
     // held aggregation updates go downstream first, upstream nodes before their children
     for (const node of this.processorNodes) node.beforeCommit();
     const offsets: OffsetCommit[] = [];
     for (const [queue, offset] of this.consumed) offsets.push({ topic: queue.topic, partition: queue.partition, offset });
+    this.sealedConsumed = this.consumed;
+    this.consumed = new Map();
+    for (const q of this.group.all()) q.seal();
+    this.commitRequested = false;
+    const records = this.collector.seal();
     const stores = this.options.stores;
-    if (stores === undefined) return { records: this.collector.pending(), offsets };
-    const changelog = stores.changelogRecords(Math.max(0, this.taskStreamTime));
-    return { records: changelog.length === 0 ? this.collector.pending() : [...this.collector.pending(), ...changelog], offsets };
+    if (stores === undefined) return { records, offsets };
+    const changelog = stores.seal(Math.max(0, this.taskStreamTime));
+    return { records: changelog.length === 0 ? records : [...records, ...changelog], offsets };
   }
 
   /**
@@ -218,11 +229,10 @@ export class StreamTask implements TaskContext {
 
   private commitOffsets(result?: TransactionResult): { endOffsets: Map<string, number>; sourceOffsets: Map<string, number> } {
     const sourceOffsets = new Map<string, number>();
-    for (const [queue, offset] of this.consumed) sourceOffsets.set(`${queue.topic}-${queue.partition}`, offset);
+    for (const [queue, offset] of this.sealedConsumed) sourceOffsets.set(`${queue.topic}-${queue.partition}`, offset);
     this.collector.committed();
     for (const q of this.group.all()) q.markCommitted();
-    this.consumed.clear();
-    this.commitRequested = false;
+    this.sealedConsumed = new Map();
     const endOffsets = new Map<string, number>();
     for (const e of result?.endOffsets ?? []) endOffsets.set(`${e.topic}-${e.partition}`, e.offset);
     return { endOffsets, sourceOffsets };
@@ -238,6 +248,7 @@ export class StreamTask implements TaskContext {
     this.collector.discard();
     this.options.stores?.discard();
     this.consumed.clear();
+    this.sealedConsumed.clear();
     this.group.clear();
     this.commitRequested = false;
   }

@@ -37,6 +37,21 @@ export interface StreamsRuntimeOptions {
    * Default 300000 (5 minutes, as Kafka Streams' task.timeout.ms).
    */
   maxOutageMs?: number;
+  /**
+   * Whether processing goes on while a commit is in flight (default true): the commit's output,
+   * changelog writes and offsets are sealed, and the next records are processed into a fresh
+   * batch while the transaction travels, instead of the loop waiting for the broker. Only one
+   * commit is in flight at a time; a failed one rewinds the work done meanwhile with it.
+   */
+  pipelineCommits?: boolean;
+}
+
+/** A commit whose transaction was started; `finish` applies its outcome to the tasks. */
+interface InflightCommit {
+  /** Settles (never rejects) once the transaction committed or failed, with what to do next. */
+  readonly outcome: Promise<() => Promise<boolean>>;
+  readonly startedAt: number;
+  done: boolean;
 }
 
 /** How long a fenced task's partitions wait before this instance takes the task back (if still assigned). */
@@ -108,6 +123,9 @@ export class StreamsRuntime {
   private readonly clock: () => number;
   private readonly pollMs: number;
   private readonly commitMode: 'shared' | 'per-task';
+  private readonly pipelineCommits: boolean;
+  /** The commit in flight while processing goes on; settled before anything else touches the tasks. */
+  private inflight: InflightCommit | undefined;
   private readonly taskProducers = new Map<string, LogProducer>();
   private topology!: Topology;
   private tasks!: TaskManager;
@@ -139,6 +157,7 @@ export class StreamsRuntime {
     this.clock = options.clock ?? Date.now;
     this.pollMs = options.pollMs ?? 100;
     this.maxOutageMs = options.maxOutageMs ?? 300_000;
+    this.pipelineCommits = options.pipelineCommits ?? true;
     // At-least-once needs no fencing: one plain producer and member offset commits for all tasks.
     const exactlyOnce = app.config.processingGuarantee === 'exactly-once';
     this.commitMode = options.commitMode ?? (!exactlyOnce || options.log.capabilities.generationFencing ? 'shared' : 'per-task');
@@ -351,6 +370,8 @@ export class StreamsRuntime {
     try {
       while (!this.stopRequested) {
         try {
+          // a pipelined commit that came back: its outcome reaches the tasks (state flush, fencing)
+          if (this.inflight?.done) await this.settleCommit();
           // after a failed commit (or a failure reaching the log): back to the last commit first
           if (this.rewindPending) {
             await this.rewindToCommitted();
@@ -396,7 +417,8 @@ export class StreamsRuntime {
           }
           this.applyBackpressure();
           if (early || this.clock() >= nextCommitAt) {
-            await this.commit();
+            if (this.pipelineCommits) await this.commitInBackground();
+            else await this.commit();
             nextCommitAt = this.clock() + config.commitIntervalMs;
           }
           await this.notifyIdle();
@@ -422,6 +444,9 @@ export class StreamsRuntime {
       this.runtimeState = 'failed';
       this.logger.error(`application '${this.app.applicationId}' failed: ${err instanceof Error ? err.message : String(err)}`);
       // Leave the group without committing: what was not committed will be processed again.
+      // A commit in flight is let finish first (its outcome no longer matters), not raced by closing.
+      await this.inflight?.outcome;
+      this.inflight = undefined;
       if (this.tasks !== undefined) for (const t of this.tasks.activeTasks()) t.discardUncommitted();
       await this.tasks?.closeAll().catch(() => undefined);
       await this.releaseQuietly();
@@ -460,34 +485,77 @@ export class StreamsRuntime {
     return initialBudget - budget;
   }
 
-  /** One transaction: every task's output and input offsets, or nothing. */
+  /** One transaction: every task's output and input offsets, or nothing. Returns once it is done. */
   private async commit(): Promise<void> {
-    const started = this.observers.size > 0 ? performance.now() : 0;
-    const committed = this.commitMode === 'shared' ? await this.commitShared() : await this.commitPerTask();
-    if (!committed) return;
+    await this.settleCommit();
+    if (this.rewindPending) return;
+    const started = this.beginCommit();
+    if (started === undefined) return;
+    this.inflight = started;
+    await this.settleCommit();
+  }
+
+  /**
+   * Starts a commit and returns while its transaction is in flight, so the loop processes on;
+   * the previous one is settled first (one commit in flight at a time, in order).
+   */
+  private async commitInBackground(): Promise<void> {
+    await this.settleCommit();
+    if (this.rewindPending) return;
+    this.inflight = this.beginCommit();
+  }
+
+  /** Waits for the commit in flight, if any, and applies its outcome. */
+  private async settleCommit(): Promise<void> {
+    const inflight = this.inflight;
+    if (inflight === undefined) return;
+    this.inflight = undefined;
+    const finish = await inflight.outcome;
+    if (!(await finish())) return;
     this.commits++;
     this.lastActivityAt = this.clock();
     if (this.observers.size > 0) {
-      const seconds = (performance.now() - started) / 1000;
+      const seconds = (performance.now() - inflight.startedAt) / 1000;
       for (const o of this.observers) o.committed?.(seconds);
     }
     // the loop may never wait while records keep coming (embedded log): let HTTP probes and scrapes in
     await new Promise((resolve) => setImmediate(resolve));
   }
 
+  /**
+   * Seals what the tasks did since the last commit (synchronously: processing after this goes
+   * into the next commit) and starts its transaction(s). Undefined when there is nothing to commit.
+   */
+  private beginCommit(): InflightCommit | undefined {
+    const startedAt = performance.now();
+    const outcome = this.commitMode === 'shared' ? this.beginShared() : this.beginPerTask();
+    if (outcome === undefined) return undefined;
+    const inflight: InflightCommit = { outcome, startedAt, done: false };
+    void outcome.then(() => {
+      inflight.done = true;
+    });
+    return inflight;
+  }
+
   /** Every task's output and offsets in one transaction (the log fences stale members itself). */
-  private async commitShared(): Promise<boolean> {
+  private beginShared(): Promise<() => Promise<boolean>> | undefined {
     const { tasks, records, offsets } = this.tasks.prepareCommit();
-    if (tasks.length === 0) return false;
+    if (tasks.length === 0) return undefined;
     const txn = this.producer!.beginTransaction();
     if (records.length > 0) txn.send(records);
     const group = this.consumer.groupMetadata();
     if (offsets.length > 0) txn.sendOffsets(group, offsets);
-    const result = await this.commitOrRecover(txn);
-    if (result === undefined) return false;
-    this.logger.debug(`committed ${records.length} record(s)`, { generation: group.generationId, offsets: offsets.map((o) => `${o.topic}-${o.partition}:${o.offset}`).join(',') });
-    for (const t of tasks) await t.postCommit(result);
-    return true;
+    return txn.commit().then(
+      (result) => async () => {
+        this.logger.debug(`committed ${records.length} record(s)`, { generation: group.generationId, offsets: offsets.map((o) => `${o.topic}-${o.partition}:${o.offset}`).join(',') });
+        for (const t of tasks) await t.postCommit(result);
+        return true;
+      },
+      (err: unknown) => async () => {
+        await this.recoverFailedCommit(txn, err);
+        return false;
+      },
+    );
   }
 
   /**
@@ -495,26 +563,29 @@ export class StreamsRuntime {
    * a zombie instance still holding a task is fenced by the id even where the log cannot fence
    * by group generation (Kafka Streams' first exactly-once design).
    */
-  private async commitPerTask(): Promise<boolean> {
+  private beginPerTask(): Promise<() => Promise<boolean>> | undefined {
     const due = this.tasks.activeTasks().filter((t) => t.needsCommit);
-    if (due.length === 0) return false;
+    if (due.length === 0) return undefined;
     const group = this.consumer.groupMetadata();
-    const results = await Promise.all(
-      due.map(async (task) => {
-        const { records, offsets } = task.prepareCommit();
-        let txn: LogTransaction | undefined;
-        try {
-          txn = this.producerFor(task.id).beginTransaction();
-          if (records.length > 0) txn.send(records);
-          if (offsets.length > 0) txn.sendOffsets(group, offsets);
-          return { task, offsets, result: await txn.commit(), error: undefined };
-        } catch (error) {
-          if (txn !== undefined) this.transactionAborts++;
-          await txn?.abort().catch(() => undefined);
-          return { task, offsets, result: undefined, error };
-        }
-      }),
-    );
+    // each async body runs up to its first await now: every task is sealed before this returns
+    const attempts = due.map(async (task) => {
+      const { records, offsets } = task.prepareCommit();
+      let txn: LogTransaction | undefined;
+      try {
+        txn = this.producerFor(task.id).beginTransaction();
+        if (records.length > 0) txn.send(records);
+        if (offsets.length > 0) txn.sendOffsets(group, offsets);
+        return { task, offsets, result: await txn.commit(), error: undefined as unknown };
+      } catch (error) {
+        if (txn !== undefined) this.transactionAborts++;
+        await txn?.abort().catch(() => undefined);
+        return { task, offsets, result: undefined, error };
+      }
+    });
+    return Promise.all(attempts).then((results) => () => this.finishPerTask(results));
+  }
+
+  private async finishPerTask(results: { task: StreamTask; offsets: readonly OffsetCommit[]; result: TransactionResult | undefined; error: unknown }[]): Promise<boolean> {
     // A fenced task moved to another instance: drop it (its work is redone there from the last
     // commit), keep the others. Other retriable failures rewind every task; the rest is fatal.
     const fenced = results.filter((r) => r.error instanceof FencedError);
@@ -576,30 +647,26 @@ export class StreamsRuntime {
     await this.handOver(due);
   }
 
-  /** Commits; on a retriable failure rewinds every task to its last commit and returns undefined. */
-  private async commitOrRecover(txn: LogTransaction): Promise<TransactionResult | undefined> {
-    try {
-      return await txn.commit();
-    } catch (err) {
-      this.transactionAborts++;
-      await txn.abort().catch(() => undefined);
-      // On a shared log, a commit refused because the group rebalanced while it was open (KIP-447)
-      // wrote nothing: the member rejoins and redoes its tasks from the last commit, as Kafka
-      // Streams does on TaskMigratedException. At least once, any fenced commit means the same.
-      const sharedLog = this.options.log.capabilities.exclusiveGroupMember === false;
-      if (sharedLog && (err instanceof StaleMemberError || (err instanceof FencedError && this.app.config.processingGuarantee === 'at-least-once'))) {
-        this.requestRewind(err);
-        return undefined;
-      }
-      if (err instanceof FencedError) {
-        throw new FencedError(`application '${this.app.applicationId}' was taken over by another instance; this one stops without committing: ${err.message}`, { cause: err });
-      }
-      if (err instanceof TributaryError && err.retriable) {
-        this.requestRewind(err);
-        return undefined;
-      }
-      throw err;
+  /** A shared commit failed: aborts it; a retriable failure rewinds every task to its last commit, the rest is fatal. */
+  private async recoverFailedCommit(txn: LogTransaction, err: unknown): Promise<void> {
+    this.transactionAborts++;
+    await txn.abort().catch(() => undefined);
+    // On a shared log, a commit refused because the group rebalanced while it was open (KIP-447)
+    // wrote nothing: the member rejoins and redoes its tasks from the last commit, as Kafka
+    // Streams does on TaskMigratedException. At least once, any fenced commit means the same.
+    const sharedLog = this.options.log.capabilities.exclusiveGroupMember === false;
+    if (sharedLog && (err instanceof StaleMemberError || (err instanceof FencedError && this.app.config.processingGuarantee === 'at-least-once'))) {
+      this.requestRewind(err);
+      return;
     }
+    if (err instanceof FencedError) {
+      throw new FencedError(`application '${this.app.applicationId}' was taken over by another instance; this one stops without committing: ${err.message}`, { cause: err });
+    }
+    if (err instanceof TributaryError && err.retriable) {
+      this.requestRewind(err);
+      return;
+    }
+    throw err;
   }
 
   private producerFor(taskId: string): LogProducer {
@@ -628,6 +695,7 @@ export class StreamsRuntime {
    * the old ones: registering the transactional id again waits for that transaction to end.
    */
   private async rewindToCommitted(): Promise<void> {
+    await this.settleCommit();
     for (const t of this.tasks.activeTasks()) t.discardUncommitted();
     await this.tasks.closeAll();
     if (this.commitMode === 'per-task') {
@@ -696,6 +764,7 @@ export class StreamsRuntime {
    * seeks to them (its own start positions were read before the fencing). Then the stores restore.
    */
   private async handOver(partitions: TopicPartition[]): Promise<void> {
+    await this.settleCommit();
     for (const tp of partitions) {
       const key = `${tp.topic}\u0000${tp.partition}`;
       if (this.fencedPartitions.delete(key)) this.consumer.resume([tp]);
@@ -747,6 +816,7 @@ export class StreamsRuntime {
   private async onLost(partitions: TopicPartition[]): Promise<void> {
     if (this.runtimeState === 'failed') return;
     if (!this.stopRequested) this.assignmentChanged = true;
+    await this.settleCommit();
     const lost = new Set<StreamTask>();
     for (const tp of partitions) {
       const task = this.tasks.taskFor(tp.topic, tp.partition);
@@ -794,7 +864,7 @@ export class StreamsRuntime {
   }
 
   private async notifyIdle(): Promise<void> {
-    if (this.idleWaiters.length === 0) return;
+    if (this.idleWaiters.length === 0 || this.inflight !== undefined) return;
     for (const t of this.tasks.activeTasks()) if (t.buffered > 0 || t.needsCommit) return;
     const quiet = this.clock() - this.lastActivityAt;
     if (!this.idleWaiters.some((w) => quiet >= w.idleMs)) return;

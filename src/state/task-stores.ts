@@ -142,13 +142,23 @@ export class TaskStores {
     await this.backend.write(writes, [], { [store.checkpointKey!]: nextOffset });
   }
 
-  /** Changelog records for what this commit changes (stores with their own changelog topic). */
+  /**
+   * Step one of a commit: every store's writes so far are set aside for it (writes after this go
+   * to a fresh batch, so processing can go on while the commit is in flight). Returns the
+   * changelog records of the sealed writes (stores with their own changelog topic).
+   */
+  seal(timestamp: number): OutgoingRecord[] {
+    for (const store of this.byName.values()) store.batch.seal();
+    return this.changelogRecords(timestamp);
+  }
+
+  /** Changelog records of the sealed writes (stores with their own changelog topic). */
   changelogRecords(timestamp: number): OutgoingRecord[] {
     const out: OutgoingRecord[] = [];
     for (const store of this.byName.values()) {
-      if (store.def.changelog !== 'internal' || store.batch.size === 0) continue;
+      if (store.def.changelog !== 'internal' || store.batch.sealedSize === 0) continue;
       const topic = store.changelogTopic!;
-      store.batch.forEachPending((key, value) => {
+      store.batch.forEachSealed((key, value) => {
         out.push({ topic, partition: this.partition, key: store.changelogKey(key), value, timestamp, headers: {} });
       });
     }
@@ -156,7 +166,7 @@ export class TaskStores {
   }
 
   /**
-   * Step two of a commit: the batches reach the backend with the new checkpoints, atomically.
+   * Step two of a commit: the sealed batches reach the backend with the new checkpoints, atomically.
    * `endOffsets` are the changelog end offsets the transaction reported; `sourceOffsets` the
    * consumed offsets of input topics that serve as changelogs.
    */
@@ -180,8 +190,9 @@ export class TaskStores {
         const offset = writesOwnChangelog(store.def) ? endOffsets.get(store.checkpointKey) : sourceOffsets.get(store.checkpointKey);
         if (offset !== undefined) checkpoints[store.checkpointKey] = offset;
       }
-      if (store.batch.size === 0) continue;
-      const drained = store.batch.drain();
+      // drained even when empty: the sealed batch is cleared for the next commit, and range
+      // deletes come through when no key was written
+      const drained = store.batch.drainSealed();
       for (const w of drained.writes) writes.push(w);
       for (const d of drained.rangeDeletes) rangeDeletes.push(d);
     }
@@ -189,7 +200,7 @@ export class TaskStores {
     return { writes, rangeDeletes, checkpoints };
   }
 
-  /** Drops every uncommitted write (a failed commit, a dirty close). */
+  /** Drops every uncommitted write, sealed or not (a failed commit, a dirty close). */
   discard(): void {
     for (const store of this.byName.values()) store.batch.discard();
   }

@@ -44,7 +44,7 @@ describe('stores restored by folding an output topic', () => {
     assert.equal(typed.get('a'), 7);
     assert.equal(typed.get('b'), 10);
     assert.deepEqual(stores.restoreTargets().map((t) => t.from), [5]);
-    assert.deepEqual(stores.changelogRecords(0), [], 'the processor writes the topic itself: no changelog records of the store');
+    assert.deepEqual(stores.seal(0), [], 'the processor writes the topic itself: no changelog records of the store');
   });
 
   it('checkpoints at the end offset the commit reports for the output topic, like an internal changelog', () => {

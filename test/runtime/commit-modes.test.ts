@@ -14,6 +14,7 @@ import { openEmbeddedLog } from '../../src/log/embedded/index.js';
 import type { Log } from '../../src/log/types.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 import { StreamsRuntime } from '../../src/runtime/streams-runtime.js';
+import { latestInt32Values } from '../helpers/latest-values.js';
 
 const counting = app('modes', (b) => {
   b.stream('words', { value: serdes.string() })
@@ -44,21 +45,7 @@ describe('commit modes', () => {
     await producer.close();
   }
 
-  async function finalCounts(): Promise<Map<string, number>> {
-    const parts = await log.admin.offsets('word-counts');
-    const consumer = log.consumer({ maxPollRecords: 5000 });
-    consumer.assign(parts.map((p) => ({ topic: 'word-counts', partition: p.partition })));
-    const want = parts.reduce((n, p) => n + p.high, 0);
-    const out = new Map<string, number>();
-    for (let read = 0, i = 0; read < want && i < 1000; i++) {
-      for (const r of await consumer.poll(50)) {
-        read++;
-        out.set(r.key!.toString(), r.value!.readInt32BE(0));
-      }
-    }
-    await consumer.close();
-    return new Map([...out].sort());
-  }
+  const finalCounts = () => latestInt32Values(log, 'word-counts');
 
   it("'per-task' gives the same results as testTopology across a restart, one transactional id per task", async () => {
     const t = testTopology(counting);

@@ -1,5 +1,6 @@
 import BTreeModule from 'sorted-btree';
 import type { BytesEntry, KeyRange, KeyValueBytesStore, RangeDelete, StoreWrite } from '../backend/types.js';
+import { IllegalStateError } from '../../errors/index.js';
 
 // sorted-btree ships CommonJS with the class as its default export.
 type BTreeClass = typeof BTreeModule.default;
@@ -10,11 +11,19 @@ type Overlay = BTreeModule.default<Buffer, Buffer | null>;
  * A task's uncommitted writes to one store, over the committed store below it. Reads see
  * these writes first (read-your-writes); each key is kept once (the last write wins), which is
  * also what goes to the changelog. At commit the batch is drained into one atomic backend write.
+ *
+ * A commit takes two steps so that processing can go on while it is in flight: seal() sets the
+ * writes so far aside (they go to the changelog and, once the transaction committed, to the
+ * backend through drainSealed()); writes after it land in a fresh batch. Reads look at the fresh
+ * batch, then the sealed one, then the committed store.
  */
 export class WriteBatchStore {
   /** Physical key -> new value, or null for a delete. Ordered, so ranges merge in one pass. */
-  private readonly overlay: Overlay = new BTree<Buffer, Buffer | null>(undefined, Buffer.compare);
+  private overlay: Overlay = new BTree<Buffer, Buffer | null>(undefined, Buffer.compare);
   private pendingRangeDeletes: RangeDelete[] = [];
+  /** Writes of the commit in flight: sealed, not yet in the committed store. */
+  private sealedOverlay: Overlay | undefined;
+  private sealedRangeDeletes: RangeDelete[] = [];
   /**
    * Committed values read or written recently (undefined = known absent), so hot keys do not
    * go to the backend on every record. Bounded; the oldest entries leave first.
@@ -31,15 +40,25 @@ export class WriteBatchStore {
     return this.overlay.size;
   }
 
+  /** Keys written before the last seal(), waiting for drainSealed(). */
+  get sealedSize(): number {
+    return this.sealedOverlay?.size ?? 0;
+  }
+
   /** Committed count plus keys this batch writes (deletes and overwrites make it an estimate). */
   approximateCount(): number {
-    return this.committed.approximateCount() + this.overlay.size;
+    return this.committed.approximateCount() + this.overlay.size + this.sealedSize;
   }
 
   get(key: Buffer): Buffer | undefined {
     const v = this.overlay.get(key);
     if (v !== undefined) return v === null ? undefined : v;
-    if (this.pendingRangeDeletes.length > 0 && this.inDeletedRange(key)) return undefined;
+    if (this.pendingRangeDeletes.length > 0 && inRanges(key, this.pendingRangeDeletes)) return undefined;
+    if (this.sealedOverlay !== undefined) {
+      const sealed = this.sealedOverlay.get(key);
+      if (sealed !== undefined) return sealed === null ? undefined : sealed;
+      if (this.sealedRangeDeletes.length > 0 && inRanges(key, this.sealedRangeDeletes)) return undefined;
+    }
     if (this.cacheEntries === 0) return this.committed.get(key);
     const id = key.toString('latin1');
     if (this.cache.has(id)) return this.cache.get(id);
@@ -77,18 +96,20 @@ export class WriteBatchStore {
       (range.gt === undefined || Buffer.compare(k, range.gt) > 0) &&
       (range.lte === undefined || Buffer.compare(k, range.lte) <= 0) &&
       (range.lt === undefined || Buffer.compare(k, range.lt) < 0);
-    const mine: [Buffer, Buffer | null][] = [];
-    if (this.overlay.size > 0) {
-      const low = range.gte ?? range.gt;
-      for (const entry of this.overlay.entries(low)) {
+    const inRange = (overlay: Overlay | undefined): [Buffer, Buffer | null][] => {
+      const out: [Buffer, Buffer | null][] = [];
+      if (overlay === undefined || overlay.size === 0) return out;
+      for (const entry of overlay.entries(range.gte ?? range.gt)) {
         if (!inBounds(entry[0])) {
           if ((range.lte !== undefined && Buffer.compare(entry[0], range.lte) > 0) || (range.lt !== undefined && Buffer.compare(entry[0], range.lt) >= 0)) break;
           continue;
         }
-        mine.push(entry);
+        out.push(entry);
       }
-      if (reverse) mine.reverse();
-    }
+      return out;
+    };
+    const mine = this.mergeSealed(inRange(this.overlay), inRange(this.sealedOverlay));
+    if (reverse) mine.reverse();
     const { limit: _limit, ...unlimited } = range;
     const below = this.committed.range(unlimited)[Symbol.iterator]();
     let i = 0;
@@ -110,7 +131,7 @@ export class WriteBatchStore {
           }
         } else {
           next = below.next();
-          if (this.pendingRangeDeletes.length > 0 && this.inDeletedRange(fromBelow!.key)) continue;
+          if (this.isDeletedBelow(fromBelow!.key)) continue;
           emitted++;
           yield fromBelow!;
         }
@@ -120,13 +141,25 @@ export class WriteBatchStore {
     }
   }
 
-  /** The batch as backend writes and range deletes; the batch is empty afterwards. */
-  drain(): { writes: StoreWrite[]; rangeDeletes: RangeDelete[] } {
+  /**
+   * Sets the writes so far aside for the commit being made; later writes start a fresh batch.
+   * The sealed writes must be drained (the commit succeeded) or discarded before the next seal.
+   */
+  seal(): void {
+    if (this.sealedOverlay !== undefined) throw new IllegalStateError(`store '${this.name}': a commit is already in flight (sealed writes not drained)`);
+    this.sealedOverlay = this.overlay;
+    this.sealedRangeDeletes = this.pendingRangeDeletes;
+    this.overlay = new BTree<Buffer, Buffer | null>(undefined, Buffer.compare);
+    this.pendingRangeDeletes = [];
+  }
+
+  /** The sealed writes as backend writes and range deletes; they count as committed afterwards. */
+  drainSealed(): { writes: StoreWrite[]; rangeDeletes: RangeDelete[] } {
     const writes: StoreWrite[] = [];
-    this.overlay.forEachPair((key: Buffer, value: Buffer | null) => {
+    this.sealedOverlay?.forEachPair((key: Buffer, value: Buffer | null) => {
       writes.push({ store: this.name, key, value });
     });
-    const rangeDeletes = this.pendingRangeDeletes;
+    const rangeDeletes = this.sealedRangeDeletes;
     if (this.cacheEntries > 0) {
       // What is drained becomes the committed state: keep it warm.
       if (rangeDeletes.length > 0) this.cache.clear();
@@ -136,25 +169,61 @@ export class WriteBatchStore {
         this.remember(id, w.value ?? undefined);
       }
     }
-    this.overlay.clear();
-    this.pendingRangeDeletes = [];
+    this.sealedOverlay = undefined;
+    this.sealedRangeDeletes = [];
     return { writes, rangeDeletes };
   }
 
-  /** Entries written since the last drain (for the changelog), without draining. */
-  forEachPending(fn: (key: Buffer, value: Buffer | null) => void): void {
-    this.overlay.forEachPair((k: Buffer, v: Buffer | null) => {
+  /** Every write so far as backend writes and range deletes (seal + drainSealed); the batch is empty afterwards. */
+  drain(): { writes: StoreWrite[]; rangeDeletes: RangeDelete[] } {
+    this.seal();
+    return this.drainSealed();
+  }
+
+  /** Entries sealed for the commit in flight (for the changelog), without draining. */
+  forEachSealed(fn: (key: Buffer, value: Buffer | null) => void): void {
+    this.sealedOverlay?.forEachPair((k: Buffer, v: Buffer | null) => {
       fn(k, v);
     });
   }
 
+  /** Drops every uncommitted write, sealed or not. */
   discard(): void {
     this.overlay.clear();
     this.pendingRangeDeletes = [];
+    this.sealedOverlay = undefined;
+    this.sealedRangeDeletes = [];
   }
 
-  private inDeletedRange(key: Buffer): boolean {
-    for (const d of this.pendingRangeDeletes) if (Buffer.compare(key, d.from) >= 0 && Buffer.compare(key, d.to) < 0) return true;
-    return false;
+  /** The current batch's entries over the sealed one's (ascending): the current one wins a key. */
+  private mergeSealed(current: [Buffer, Buffer | null][], sealed: [Buffer, Buffer | null][]): [Buffer, Buffer | null][] {
+    if (sealed.length === 0) return current;
+    const visible = this.pendingRangeDeletes.length === 0 ? sealed : sealed.filter((e) => !inRanges(e[0], this.pendingRangeDeletes));
+    if (current.length === 0) return visible;
+    const out: [Buffer, Buffer | null][] = [];
+    let i = 0;
+    let j = 0;
+    while (i < current.length || j < visible.length) {
+      if (j === visible.length) out.push(current[i++]!);
+      else if (i === current.length) out.push(visible[j++]!);
+      else {
+        const c = Buffer.compare(current[i]![0], visible[j]![0]);
+        if (c <= 0) {
+          if (c === 0) j++;
+          out.push(current[i++]!);
+        } else out.push(visible[j++]!);
+      }
+    }
+    return out;
   }
+
+  /** A committed key hidden by a range delete of the current or the sealed batch. */
+  private isDeletedBelow(key: Buffer): boolean {
+    return (this.pendingRangeDeletes.length > 0 && inRanges(key, this.pendingRangeDeletes)) || (this.sealedRangeDeletes.length > 0 && inRanges(key, this.sealedRangeDeletes));
+  }
+}
+
+function inRanges(key: Buffer, ranges: readonly RangeDelete[]): boolean {
+  for (const d of ranges) if (Buffer.compare(key, d.from) >= 0 && Buffer.compare(key, d.to) < 0) return true;
+  return false;
 }
