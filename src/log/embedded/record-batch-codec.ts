@@ -1,5 +1,6 @@
 import { TributaryError } from '../../errors/index.js';
 import type { ConsumedRecord, Headers, LogRecord } from '../types.js';
+import { varintSize, writeVarint, zigzag } from '../varint.js';
 
 /**
  * The bytes of one record batch: the `payload` of one row of the `batches` table. Like Kafka,
@@ -33,35 +34,6 @@ export const BATCH_HEADER_SIZE = 14;
 /** Scratch space of encodeBatch: each record's body size and header count (reused, grown as needed). */
 let sizes = new Int32Array(1024);
 let headerCounts = new Int32Array(1024);
-
-/** Bytes of an unsigned varint holding `v` (0 <= v < 2^53). */
-function varintSize(v: number): number {
-  if (v < 0x80) return 1;
-  if (v < 0x4000) return 2;
-  if (v < 0x200000) return 3;
-  if (v < 0x10000000) return 4;
-  let n = 4;
-  v = Math.floor(v / 0x10000000);
-  while (v > 0) {
-    n++;
-    v = Math.floor(v / 0x80);
-  }
-  return n;
-}
-
-/** Writes a varint of two bytes or more (the one-byte case is inlined by the callers). */
-function writeVarint(buf: Buffer, pos: number, v: number): number {
-  while (v >= 0x80) {
-    buf[pos++] = (v & 0x7f) | 0x80;
-    v = v < 0x80000000 ? v >>> 7 : Math.floor(v / 0x80);
-  }
-  buf[pos++] = v;
-  return pos;
-}
-
-function zigzag(v: number): number {
-  return v >= 0 ? v * 2 : -v * 2 - 1;
-}
 
 /**
  * Encodes records into one batch payload. Timestamps must be integers within ±2^51 (checked by

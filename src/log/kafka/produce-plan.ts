@@ -9,11 +9,15 @@
  * refuses a batch above `max.message.bytes` (1 MiB by default): records are therefore cut into
  * rounds, each with at most one chunk of at most MAX_CHUNK_BYTES per partition, sent one round
  * after the other. Within a partition the order of `records` is kept.
+ *
+ * Each chunk goes to kafkajs as one message carrying its records already encoded
+ * (record-encoder.ts), which the patched kafkajs frames into the partition's record batch.
  */
 import { Partitioners, type Message, type PartitionMetadata, type RecordMetadata, type TopicMessages } from 'kafkajs';
 import { TopicError } from '../../errors/index.js';
 import type { OffsetCommit, OutgoingRecord } from '../types.js';
-import { approximateSize, toKafkaMessage } from './record-codec.js';
+import { approximateSize } from './record-codec.js';
+import { encodeRecords, type EncodedRecords } from './record-encoder.js';
 
 export const MAX_CHUNK_BYTES = 512 * 1024;
 
@@ -49,9 +53,11 @@ interface Chunk {
   partition: number;
   /** Indexes into the records of the plan, in send order. */
   indexes: number[];
-  messages: Message[];
   bytes: number;
 }
+
+/** A kafkajs message standing for a chunk's encoded records (see the kafkajs patch). */
+type EncodedMessage = Message & { tributaryRecords: EncodedRecords };
 
 /** One produce request: at most one chunk per partition. */
 export interface ProduceRound {
@@ -77,12 +83,11 @@ export class ProducePlan {
       if (chunks === undefined) perPartition.set(key, (chunks = []));
       const size = approximateSize(r);
       let last = chunks[chunks.length - 1];
-      if (last === undefined || (last.bytes + size > MAX_CHUNK_BYTES && last.messages.length > 0)) {
-        last = { topic: r.topic, partition, indexes: [], messages: [], bytes: 0 };
+      if (last === undefined || (last.bytes + size > MAX_CHUNK_BYTES && last.indexes.length > 0)) {
+        last = { topic: r.topic, partition, indexes: [], bytes: 0 };
         chunks.push(last);
       }
       last.indexes.push(i);
-      last.messages.push(toKafkaMessage(r, partition));
       last.bytes += size;
     }
     // round k holds chunk k of every partition that has one
@@ -92,9 +97,10 @@ export class ProducePlan {
       if (chunks.length === 0) break;
       const byTopic = new Map<string, Message[]>();
       for (const c of chunks) {
+        const message: EncodedMessage = { partition: c.partition, key: null, value: null, tributaryRecords: encodeRecords(records, c.indexes) };
         const list = byTopic.get(c.topic);
-        if (list === undefined) byTopic.set(c.topic, [...c.messages]);
-        else for (const m of c.messages) list.push(m);
+        if (list === undefined) byTopic.set(c.topic, [message]);
+        else list.push(message);
       }
       this.rounds.push({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), chunks });
     }
@@ -103,24 +109,28 @@ export class ProducePlan {
   /** Offsets of the records of `round`, from what the broker answered, into `out` (by record index). */
   static assignOffsets(round: ProduceRound, results: RecordMetadata[], out: OffsetCommit[]): void {
     for (const chunk of round.chunks) {
-      const result = results.find((r) => r.topicName === chunk.topic && r.partition === chunk.partition);
-      const base = result?.baseOffset ?? result?.offset;
-      if (base === undefined) throw new TopicError(`the broker did not answer for ${chunk.topic}-${chunk.partition}`);
-      const first = Number(base);
+      const first = baseOffset(chunk, results);
       chunk.indexes.forEach((recordIndex, i) => {
         out[recordIndex] = { topic: chunk.topic, partition: chunk.partition, offset: first + i };
       });
     }
   }
 
-  /** Per partition written, the offset after its last record. */
-  static endOffsets(offsets: readonly OffsetCommit[]): OffsetCommit[] {
-    const ends = new Map<string, OffsetCommit>();
-    for (const o of offsets) {
-      const key = `${o.topic}\u0000${o.partition}`;
+  /** Per partition written in `round`, the offset after its last record, into `ends` (the furthest seen stays). */
+  static assignEnds(round: ProduceRound, results: RecordMetadata[], ends: Map<string, OffsetCommit>): void {
+    for (const chunk of round.chunks) {
+      const end = baseOffset(chunk, results) + chunk.indexes.length;
+      const key = `${chunk.topic}\u0000${chunk.partition}`;
       const seen = ends.get(key);
-      if (seen === undefined || o.offset + 1 > seen.offset) ends.set(key, { topic: o.topic, partition: o.partition, offset: o.offset + 1 });
+      if (seen === undefined || end > seen.offset) ends.set(key, { topic: chunk.topic, partition: chunk.partition, offset: end });
     }
-    return [...ends.values()];
   }
+}
+
+/** The offset the broker gave a chunk's first record. */
+function baseOffset(chunk: Chunk, results: RecordMetadata[]): number {
+  const result = results.find((r) => r.topicName === chunk.topic && r.partition === chunk.partition);
+  const base = result?.baseOffset ?? result?.offset;
+  if (base === undefined) throw new TopicError(`the broker did not answer for ${chunk.topic}-${chunk.partition}`);
+  return Number(base);
 }

@@ -3,7 +3,7 @@ import { ClosedError, FencedError, IllegalStateError, TopicError, TributaryError
 import type { LogProducer, LogTransaction, OffsetCommit, OutgoingRecord, ProducerOptions, TransactionResult } from '../types.js';
 import type { KafkaContext } from './context.js';
 import { isFenced, isOutOfOrderSequence, translateError } from './errors.js';
-import { PartitionRouter, ProducePlan } from './produce-plan.js';
+import { PartitionRouter, ProducePlan, type ProduceRound } from './produce-plan.js';
 import { ProducerHandle } from './producer-handle.js';
 import { checkRecord } from './record-codec.js';
 import { type CommitStats, commitTransaction, type GroupOffsets } from './transaction-commit.js';
@@ -121,19 +121,21 @@ export class KafkaProducer implements LogProducer, TransactionHost {
   }
 
   async send(records: OutgoingRecord[]): Promise<OffsetCommit[]> {
+    const out = new Array<OffsetCommit>(records.length);
+    await this.sendRounds(records, (round, results) => ProducePlan.assignOffsets(round, results, out));
+    return out;
+  }
+
+  /** send() without a transaction, each round's answer handed to `onRound`. */
+  private async sendRounds(records: OutgoingRecord[], onRound: (round: ProduceRound, results: RecordMetadata[]) => void): Promise<void> {
     this.assertUsable();
-    if (records.length === 0) return [];
+    if (records.length === 0) return;
     const plan = await this.plan(records);
     return this.handle.run(async () => {
       this.assertUsable();
-      const out = new Array<OffsetCommit>(records.length);
       try {
         const producer = await this.handle.ready();
-        for (const round of plan.rounds) {
-          const results: RecordMetadata[] = await producer.sendBatch({ topicMessages: round.topicMessages, acks: -1 });
-          ProducePlan.assignOffsets(round, results, out);
-        }
-        return out;
+        for (const round of plan.rounds) onRound(round, await producer.sendBatch({ topicMessages: round.topicMessages, acks: -1 }));
       } catch (e) {
         if (isFenced(e) && this.transactionalId !== undefined) throw this.markFenced(e);
         // out of sequence (tulios/kafkajs#598): a fresh producer gets a fresh producer id
@@ -191,7 +193,7 @@ export class KafkaProducer implements LogProducer, TransactionHost {
       this.lastCommitStats = stats;
       let result: TransactionResult;
       try {
-        result = await commitTransaction(this.handle, plan, records.length, groups, stats);
+        result = await commitTransaction(this.handle, plan, groups, stats);
       } catch (e) {
         if (e instanceof FencedError || isFenced(e)) throw this.markFenced(e);
         throw e;
@@ -236,9 +238,10 @@ export class KafkaProducer implements LogProducer, TransactionHost {
    * (OffsetCommit checks its generation), or with the admin client when it names no member.
    */
   private async flushWithoutTransaction(records: OutgoingRecord[], groups: GroupOffsets[]): Promise<TransactionResult> {
-    const offsets = records.length > 0 ? await this.send(records) : [];
+    const ends = new Map<string, OffsetCommit>();
+    await this.sendRounds(records, (round, results) => ProducePlan.assignEnds(round, results, ends));
     for (const g of groups) await this.ctx.commitOffsetsOutsideTransaction(g.group, g.offsets);
-    return { endOffsets: ProducePlan.endOffsets(offsets) };
+    return { endOffsets: [...ends.values()] };
   }
 
   /** Drops an open transaction and disconnects. */

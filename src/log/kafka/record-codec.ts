@@ -1,8 +1,9 @@
 /**
  * Records between Tributary's shape and kafkajs': keys, values and header values are Buffers
  * both ways; timestamps and offsets are numbers here and decimal strings (Java longs) there.
+ * (Records to produce are encoded by record-encoder.ts, not through kafkajs messages.)
  */
-import type { KafkaMessage, Message } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
 import { TributaryError } from '../../errors/index.js';
 import type { ConsumedRecord, Headers, LogRecord } from '../types.js';
 
@@ -31,31 +32,6 @@ export function checkRecord(record: LogRecord, topic: string): void {
       }
     }
   }
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** The kafkajs message for a record going to `partition`. */
-export function toKafkaMessage(record: LogRecord, partition: number): Message {
-  const message: Message = {
-    key: record.key == null ? null : asBuffer(record.key),
-    value: record.value == null ? null : asBuffer(record.value),
-    timestamp: String(record.timestamp),
-    partition,
-  };
-  const headers = record.headers;
-  if (headers != null) {
-    let any = false;
-    const out: Record<string, Buffer> = {};
-    for (const name in headers) {
-      out[name] = asBuffer(headers[name]!);
-      any = true;
-    }
-    if (any) message.headers = out;
-  }
-  return message;
 }
 
 /** Approximate size of a record in a record batch (for splitting batches below the broker's limit). */

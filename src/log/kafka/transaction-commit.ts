@@ -84,7 +84,6 @@ async function sendOffsetsWithRetry(
 export async function commitTransaction(
   handle: ProducerHandle,
   plan: ProducePlan,
-  recordCount: number,
   groups: GroupOffsets[],
   stats: CommitStats = { attempts: 0, producerReplacements: 0, concurrentTransactionRetries: 0 },
 ): Promise<TransactionResult> {
@@ -108,15 +107,15 @@ export async function commitTransaction(
     }
     let ending = false;
     try {
-      const offsets = new Array<OffsetCommit>(recordCount);
+      const ends = new Map<string, OffsetCommit>();
       for (const round of plan.rounds) {
         const results: RecordMetadata[] = await txn.sendBatch({ topicMessages: round.topicMessages, acks: -1 });
-        ProducePlan.assignOffsets(round, results, offsets);
+        ProducePlan.assignEnds(round, results, ends);
       }
       for (const group of groups) await sendOffsetsWithRetry(txn, group, stats);
       ending = true;
       await txn.commit();
-      return { endOffsets: ProducePlan.endOffsets(offsets) };
+      return { endOffsets: [...ends.values()] };
     } catch (e) {
       if (isFenced(e)) throw translateError(e, what, id);
       if (ending) {
