@@ -226,6 +226,7 @@ function runOnce(engine: Engine, workload: Workload, guarantee: Guarantee, inter
 
 const kafkaLog = () => openKafkaLog({ brokers: address, clientId: 'bench-suite', logLevel: 'error' });
 let profileSummary: string[] = [];
+let profiled: Workload | undefined;
 try {
   for (const workload of workloads) {
     const input = `${prefix}-${workload}-in`;
@@ -252,10 +253,12 @@ try {
     }
   }
 
-  if (values['cpu-prof'] && produced.w1) {
+  // the first workload run (W1 in the full suite)
+  profiled = workloads.find((w) => produced[w] !== undefined);
+  if (values['cpu-prof'] && profiled !== undefined) {
     const dir = join(work, 'profiles');
-    say('profiling Tributary on Kafka, W1 exactly-once (not counted)');
-    runOnce('tributary-kafka', 'w1', 'exactly-once', eosIntervals[0]!, ['--cpu-prof', '--cpu-prof-dir', dir], '-profiled');
+    say(`profiling Tributary on Kafka, ${profiled.toUpperCase()} exactly-once (not counted)`);
+    runOnce('tributary-kafka', profiled, 'exactly-once', eosIntervals[0]!, ['--cpu-prof', '--cpu-prof-dir', dir], '-profiled');
     // one profile per thread (tsx's loader runs in a worker): the main thread's is the largest
     const file = readdirSync(dir)
       .filter((f) => f.endsWith('.cpuprofile'))
@@ -371,7 +374,7 @@ const section: string[] = [
   ...targets,
   '',
   'Chart of the ratios: [results-ratios.svg](results-ratios.svg).',
-  ...(profileSummary.length ? ['', 'Top frames by self time, Tributary on Kafka, W1 exactly-once (`--cpu-prof`, a separate run):', '', '| self | ms | frame |', '| ---: | ---: | --- |', ...profileSummary] : []),
+  ...(profileSummary.length ? ['', `Top frames by self time, Tributary on Kafka, ${profiled?.toUpperCase()} exactly-once (\`--cpu-prof\`, a separate run):`, '', '| self | ms | frame |', '| ---: | ---: | --- |', ...profileSummary] : []),
   '<!-- suite:end -->',
 ];
 
