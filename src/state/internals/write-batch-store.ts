@@ -5,7 +5,13 @@ import { IllegalStateError } from '../../errors/index.js';
 // sorted-btree ships CommonJS with the class as its default export.
 type BTreeClass = typeof BTreeModule.default;
 const BTree: BTreeClass = (BTreeModule as unknown as { default?: BTreeClass }).default ?? (BTreeModule as unknown as BTreeClass);
-type Overlay = BTreeModule.default<Buffer, Buffer | null>;
+/** Keys as latin1 strings: one char per byte, so string order is byte order (Buffer.compare). */
+type Overlay = BTreeModule.default<string, Buffer | null>;
+// compared in JavaScript: a Buffer.compare per tree level cost more than the key's toString
+const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const newOverlay = (): Overlay => new BTree<string, Buffer | null>(undefined, compareIds);
+const idOf = (key: Buffer): string => key.toString('latin1');
+const keyOf = (id: string): Buffer => Buffer.from(id, 'latin1');
 
 /**
  * A task's uncommitted writes to one store, over the committed store below it. Reads see
@@ -18,8 +24,8 @@ type Overlay = BTreeModule.default<Buffer, Buffer | null>;
  * batch, then the sealed one, then the committed store.
  */
 export class WriteBatchStore {
-  /** Physical key -> new value, or null for a delete. Ordered, so ranges merge in one pass. */
-  private overlay: Overlay = new BTree<Buffer, Buffer | null>(undefined, Buffer.compare);
+  /** Physical key (as latin1) -> new value, or null for a delete. Ordered, so ranges merge in one pass. */
+  private overlay: Overlay = newOverlay();
   private pendingRangeDeletes: RangeDelete[] = [];
   /** Writes of the commit in flight: sealed, not yet in the committed store. */
   private sealedOverlay: Overlay | undefined;
@@ -51,16 +57,16 @@ export class WriteBatchStore {
   }
 
   get(key: Buffer): Buffer | undefined {
-    const v = this.overlay.get(key);
+    const id = idOf(key);
+    const v = this.overlay.get(id);
     if (v !== undefined) return v === null ? undefined : v;
     if (this.pendingRangeDeletes.length > 0 && inRanges(key, this.pendingRangeDeletes)) return undefined;
     if (this.sealedOverlay !== undefined) {
-      const sealed = this.sealedOverlay.get(key);
+      const sealed = this.sealedOverlay.get(id);
       if (sealed !== undefined) return sealed === null ? undefined : sealed;
       if (this.sealedRangeDeletes.length > 0 && inRanges(key, this.sealedRangeDeletes)) return undefined;
     }
     if (this.cacheEntries === 0) return this.committed.get(key);
-    const id = key.toString('latin1');
     if (this.cache.has(id)) return this.cache.get(id);
     const value = this.committed.get(key);
     this.remember(id, value);
@@ -73,14 +79,14 @@ export class WriteBatchStore {
   }
 
   put(key: Buffer, value: Buffer | null): void {
-    this.overlay.set(key, value);
+    this.overlay.set(idOf(key), value);
   }
 
   /** Drops every key in [from, to), e.g. an expired segment of a window store. */
   deleteRange(from: Buffer, to: Buffer): void {
     this.pendingRangeDeletes.push({ store: this.name, from, to });
-    const doomed: Buffer[] = [];
-    this.overlay.forRange(from, to, false, (k: Buffer) => {
+    const doomed: string[] = [];
+    this.overlay.forRange(idOf(from), idOf(to), false, (k: string) => {
       doomed.push(k);
     });
     for (const k of doomed) this.overlay.delete(k);
@@ -91,24 +97,22 @@ export class WriteBatchStore {
     const reverse = range.reverse === true;
     const limit = range.limit === undefined || range.limit < 0 ? Infinity : range.limit;
     if (limit === 0) return;
-    const inBounds = (k: Buffer) =>
-      (range.gte === undefined || Buffer.compare(k, range.gte) >= 0) &&
-      (range.gt === undefined || Buffer.compare(k, range.gt) > 0) &&
-      (range.lte === undefined || Buffer.compare(k, range.lte) <= 0) &&
-      (range.lt === undefined || Buffer.compare(k, range.lt) < 0);
-    const inRange = (overlay: Overlay | undefined): [Buffer, Buffer | null][] => {
-      const out: [Buffer, Buffer | null][] = [];
+    const gte = range.gte === undefined ? undefined : idOf(range.gte);
+    const gt = range.gt === undefined ? undefined : idOf(range.gt);
+    const lte = range.lte === undefined ? undefined : idOf(range.lte);
+    const lt = range.lt === undefined ? undefined : idOf(range.lt);
+    const inRange = (overlay: Overlay | undefined): [string, Buffer | null][] => {
+      const out: [string, Buffer | null][] = [];
       if (overlay === undefined || overlay.size === 0) return out;
-      for (const entry of overlay.entries(range.gte ?? range.gt)) {
-        if (!inBounds(entry[0])) {
-          if ((range.lte !== undefined && Buffer.compare(entry[0], range.lte) > 0) || (range.lt !== undefined && Buffer.compare(entry[0], range.lt) >= 0)) break;
-          continue;
-        }
+      for (const entry of overlay.entries(gte ?? gt)) {
+        const k = entry[0];
+        if ((lte !== undefined && k > lte) || (lt !== undefined && k >= lt)) break;
+        if ((gte !== undefined && k < gte) || (gt !== undefined && k <= gt)) continue;
         out.push(entry);
       }
       return out;
     };
-    const mine = this.mergeSealed(inRange(this.overlay), inRange(this.sealedOverlay));
+    const mine: [Buffer, Buffer | null][] = this.mergeSealed(inRange(this.overlay), inRange(this.sealedOverlay)).map(([id, v]) => [keyOf(id), v]);
     if (reverse) mine.reverse();
     const { limit: _limit, ...unlimited } = range;
     const below = this.committed.range(unlimited)[Symbol.iterator]();
@@ -149,26 +153,24 @@ export class WriteBatchStore {
     if (this.sealedOverlay !== undefined) throw new IllegalStateError(`store '${this.name}': a commit is already in flight (sealed writes not drained)`);
     this.sealedOverlay = this.overlay;
     this.sealedRangeDeletes = this.pendingRangeDeletes;
-    this.overlay = new BTree<Buffer, Buffer | null>(undefined, Buffer.compare);
+    this.overlay = newOverlay();
     this.pendingRangeDeletes = [];
   }
 
   /** The sealed writes as backend writes and range deletes; they count as committed afterwards. */
   drainSealed(): { writes: StoreWrite[]; rangeDeletes: RangeDelete[] } {
     const writes: StoreWrite[] = [];
-    this.sealedOverlay?.forEachPair((key: Buffer, value: Buffer | null) => {
-      writes.push({ store: this.name, key, value });
-    });
     const rangeDeletes = this.sealedRangeDeletes;
-    if (this.cacheEntries > 0) {
-      // What is drained becomes the committed state: keep it warm.
-      if (rangeDeletes.length > 0) this.cache.clear();
-      for (const w of writes) {
-        const id = w.key.toString('latin1');
+    // What is drained becomes the committed state: keep it warm.
+    const warm = this.cacheEntries > 0;
+    if (warm && rangeDeletes.length > 0) this.cache.clear();
+    this.sealedOverlay?.forEachPair((id: string, value: Buffer | null) => {
+      writes.push({ store: this.name, key: keyOf(id), value });
+      if (warm) {
         this.cache.delete(id);
-        this.remember(id, w.value ?? undefined);
+        this.remember(id, value ?? undefined);
       }
-    }
+    });
     this.sealedOverlay = undefined;
     this.sealedRangeDeletes = [];
     return { writes, rangeDeletes };
@@ -182,8 +184,8 @@ export class WriteBatchStore {
 
   /** Entries sealed for the commit in flight (for the changelog), without draining. */
   forEachSealed(fn: (key: Buffer, value: Buffer | null) => void): void {
-    this.sealedOverlay?.forEachPair((k: Buffer, v: Buffer | null) => {
-      fn(k, v);
+    this.sealedOverlay?.forEachPair((id: string, v: Buffer | null) => {
+      fn(keyOf(id), v);
     });
   }
 
@@ -196,18 +198,18 @@ export class WriteBatchStore {
   }
 
   /** The current batch's entries over the sealed one's (ascending): the current one wins a key. */
-  private mergeSealed(current: [Buffer, Buffer | null][], sealed: [Buffer, Buffer | null][]): [Buffer, Buffer | null][] {
+  private mergeSealed(current: [string, Buffer | null][], sealed: [string, Buffer | null][]): [string, Buffer | null][] {
     if (sealed.length === 0) return current;
-    const visible = this.pendingRangeDeletes.length === 0 ? sealed : sealed.filter((e) => !inRanges(e[0], this.pendingRangeDeletes));
+    const visible = this.pendingRangeDeletes.length === 0 ? sealed : sealed.filter((e) => !inRanges(keyOf(e[0]), this.pendingRangeDeletes));
     if (current.length === 0) return visible;
-    const out: [Buffer, Buffer | null][] = [];
+    const out: [string, Buffer | null][] = [];
     let i = 0;
     let j = 0;
     while (i < current.length || j < visible.length) {
       if (j === visible.length) out.push(current[i++]!);
       else if (i === current.length) out.push(visible[j++]!);
       else {
-        const c = Buffer.compare(current[i]![0], visible[j]![0]);
+        const c = compareIds(current[i]![0], visible[j]![0]);
         if (c <= 0) {
           if (c === 0) j++;
           out.push(current[i++]!);
