@@ -429,12 +429,19 @@ export class StreamsRuntime {
         }
       }
       this.runtimeState = 'stopping';
+      // each step said at debug level: a stop that hangs names the step it hangs in
+      const step = (what: string) => this.logger.debug(`stopping: ${what}`);
+      step('closing the projections');
       await this.projections?.close();
+      step('last commit');
       await this.commit();
+      step('leaving the group');
       await this.consumer.close();
+      step('closing the tasks');
       await this.tasks.closeAll();
       await this.tasks.closeRestoreConsumer();
       await this.global?.close();
+      step('closing the producers');
       await this.closeIdleProducers();
       await this.producer?.close();
       this.runtimeState = 'stopped';
