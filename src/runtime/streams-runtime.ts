@@ -58,6 +58,12 @@ interface InflightCommit {
 const FENCED_TASK_RETRY_MS = 3000;
 /** The poll wait while a task waits for records of one of its partitions. */
 const TASK_IDLE_POLL_MS = 20;
+/**
+ * Longest the loop runs without letting timers and I/O in. A log that always has records ready
+ * (the embedded log) never makes poll() wait, so without this, HTTP probes, metric scrapes and
+ * the application's own timers would run only at commits.
+ */
+const YIELD_EVERY_MS = 50;
 
 export type RuntimeState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -367,6 +373,7 @@ export class StreamsRuntime {
   private async loop(): Promise<void> {
     const config = this.app.config;
     let nextCommitAt = this.clock() + config.commitIntervalMs;
+    let yieldedAt = performance.now();
     try {
       while (!this.stopRequested) {
         try {
@@ -422,6 +429,10 @@ export class StreamsRuntime {
             nextCommitAt = this.clock() + config.commitIntervalMs;
           }
           await this.notifyIdle();
+          if (performance.now() - yieldedAt >= YIELD_EVERY_MS) {
+            await new Promise((resolve) => setImmediate(resolve));
+            yieldedAt = performance.now();
+          }
         } catch (err) {
           // fenced means another instance owns the work now: never retried as an outage
           if (!isRetriable(err)) throw err;
