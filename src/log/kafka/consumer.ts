@@ -13,6 +13,9 @@ import { fromKafkaMessage } from './record-codec.js';
 import { Signal } from './signal.js';
 import { startPositions } from './start-positions.js';
 
+/** Longest a close waits for kafkajs to disconnect the consumer (Kafka's consumer close timeout is 30 s). */
+const DISCONNECT_TIMEOUT_MS = 15_000;
+
 type Mode = 'none' | 'subscribed' | 'assigned';
 
 interface JoinSnapshot {
@@ -231,7 +234,18 @@ export class KafkaConsumer implements LogConsumer {
     this.joinedMember = '';
     this.joinedGeneration = -1;
     if (kc === null) return;
-    await kc.disconnect().catch(() => undefined);
+    // kafkajs' disconnect can wait forever for a consumer that is reconnecting after a broker
+    // went away (tulios/kafkajs#1147) or whose run() had not settled (#967); closing must not
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      kc.disconnect().then(
+        () => false,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), DISCONNECT_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) this.ctx.warn('Consumer', `kafkajs did not disconnect within ${DISCONNECT_TIMEOUT_MS} ms; going on without waiting for it`);
     if (group !== null) await ensureLeft(this.ctx.kafka, group, member);
   }
 
