@@ -51,6 +51,8 @@ interface InflightCommit {
   /** Settles (never rejects) once the transaction committed or failed, with what to do next. */
   readonly outcome: Promise<() => Promise<boolean>>;
   readonly startedAt: number;
+  /** When the transaction came back (performance.now()); the commit's latency ends here, not at settle. */
+  finishedAt: number;
   done: boolean;
 }
 
@@ -529,11 +531,14 @@ export class StreamsRuntime {
     if (inflight === undefined) return;
     this.inflight = undefined;
     const finish = await inflight.outcome;
+    const finishing = performance.now();
     if (!(await finish())) return;
+    // the transaction's time plus the state flush, not the processing done while it was in flight
+    const flushMs = performance.now() - finishing;
     this.commits++;
     this.lastActivityAt = this.clock();
     if (this.observers.size > 0) {
-      const seconds = (performance.now() - inflight.startedAt) / 1000;
+      const seconds = (inflight.finishedAt - inflight.startedAt + flushMs) / 1000;
       for (const o of this.observers) o.committed?.(seconds);
     }
     // the loop may never wait while records keep coming (embedded log): let HTTP probes and scrapes in
@@ -548,9 +553,10 @@ export class StreamsRuntime {
     const startedAt = performance.now();
     const outcome = this.commitMode === 'shared' ? this.beginShared() : this.beginPerTask();
     if (outcome === undefined) return undefined;
-    const inflight: InflightCommit = { outcome, startedAt, done: false };
+    const inflight: InflightCommit = { outcome, startedAt, finishedAt: startedAt, done: false };
     void outcome.then(() => {
       inflight.done = true;
+      inflight.finishedAt = performance.now();
     });
     return inflight;
   }
