@@ -63,7 +63,7 @@ const TASK_IDLE_POLL_MS = 20;
 /**
  * Longest the loop runs without letting timers and I/O in. A log that always has records ready
  * (the embedded log) never makes poll() wait, so without this, HTTP probes, metric scrapes and
- * the application's own timers would run only at commits.
+ * the application's own timers would not run while a backlog lasts.
  */
 const YIELD_EVERY_MS = 50;
 
@@ -507,11 +507,7 @@ export class StreamsRuntime {
 
   /** One transaction: every task's output and input offsets, or nothing. Returns once it is done. */
   private async commit(): Promise<void> {
-    await this.settleCommit();
-    if (this.rewindPending) return;
-    const started = this.beginCommit();
-    if (started === undefined) return;
-    this.inflight = started;
+    await this.commitInBackground();
     await this.settleCommit();
   }
 
@@ -541,8 +537,6 @@ export class StreamsRuntime {
       const seconds = (inflight.finishedAt - inflight.startedAt + flushMs) / 1000;
       for (const o of this.observers) o.committed?.(seconds);
     }
-    // the loop may never wait while records keep coming (embedded log): let HTTP probes and scrapes in
-    await new Promise((resolve) => setImmediate(resolve));
   }
 
   /**

@@ -26,8 +26,9 @@ export interface EncodedRecords {
   readonly maxTimestamp: number;
 }
 
-/** Scratch space: each record's body size (reused, grown as needed). */
+/** Scratch space: each record's body size and header count (reused, grown as needed). */
 let sizes = new Int32Array(1024);
+let headerCounts = new Int32Array(1024);
 
 /** zigzag(-1): a null key or value. */
 const NULL_LENGTH = 1;
@@ -35,7 +36,10 @@ const NULL_LENGTH = 1;
 /** Encodes `records[indexes[i]]` for every i, in that order, as offset deltas 0..n-1. */
 export function encodeRecords(records: readonly OutgoingRecord[], indexes: readonly number[]): EncodedRecords {
   const count = indexes.length;
-  if (sizes.length < count) sizes = new Int32Array(Math.max(count, sizes.length * 2));
+  if (sizes.length < count) {
+    sizes = new Int32Array(Math.max(count, sizes.length * 2));
+    headerCounts = new Int32Array(sizes.length);
+  }
   const firstTimestamp = records[indexes[0]!]!.timestamp;
   let maxTimestamp = firstTimestamp;
   let total = 0;
@@ -60,6 +64,7 @@ export function encodeRecords(records: readonly OutgoingRecord[], indexes: reado
     }
     size += varintSize(zigzag(headerCount));
     sizes[i] = size;
+    headerCounts[i] = headerCount;
     total += varintSize(zigzag(size)) + size;
   }
   const buf = Buffer.allocUnsafe(total);
@@ -95,13 +100,12 @@ export function encodeRecords(records: readonly OutgoingRecord[], indexes: reado
       buf.set(value, pos);
       pos += value.length;
     }
-    const headers = r.headers;
-    let headerCount = 0;
-    if (headers != null) for (const _ in headers) headerCount++;
+    const headerCount = headerCounts[i]!;
     v = zigzag(headerCount);
     if (v < 0x80) buf[pos++] = v;
     else pos = writeVarint(buf, pos, v);
     if (headerCount > 0) {
+      const headers = r.headers!;
       for (const name in headers) {
         const nameBytes = Buffer.byteLength(name, 'utf8');
         pos = writeVarint(buf, pos, zigzag(nameBytes));
